@@ -185,3 +185,75 @@ def configure_optimizers(self: GPT, weight_decay: float = 0.1, lr: float = 6e-4,
         try: return torch.optim.AdamW(groups, lr=lr, betas=betas, fused=True)
         except (RuntimeError, TypeError, ValueError): pass                   # fused unsupported here
     return torch.optim.AdamW(groups, lr=lr, betas=betas)
+
+# %% ../nbs/04_model.ipynb #f5e67796
+def _atomic_write(path: Path, write) -> Path:
+    "Call `write(tmp)` on a temporary name in `path`'s folder, then rename it to `path` (no half-written files)."
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError): os.unlink(tmp)
+        raise
+    return path
+
+def _read_config_json(directory: Path) -> dict:
+    "The parsed `config.json` of checkpoint folder `directory` (clear errors if it is absent or unreadable)."
+    if not directory.is_dir(): raise FileNotFoundError(f"checkpoint folder {str(directory)!r} does not exist")
+    f = directory / "config.json"
+    if not f.is_file(): raise FileNotFoundError(f"{f}: missing (a gpt2_nb checkpoint holds config.json and model.safetensors)")
+    try: d = json.loads(f.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{f}: not valid JSON ({e})") from None
+    if not isinstance(d, dict): raise ValueError(f"{f}: expected a JSON object, got {type(d).__name__}")
+    return d
+
+def _config_from_dict(d: dict, source) -> GPTConfig:
+    "A `GPTConfig` from the fields of `d` (a checkpoint's config.json), with errors naming `source`."
+    if d.get("format") != "gpt2_nb":
+        hint = " (a Hugging Face checkpoint: use GPT.from_hf)" if "model_type" in d else ""
+        raise ValueError(f"{source}: not a gpt2_nb config (\"format\" is {d.get('format')!r}){hint}")
+    fields = {f.name for f in dataclasses.fields(GPTConfig)}
+    unknown = set(d) - fields - {"format"}
+    if unknown: raise ValueError(f"{source}: unknown GPTConfig fields {sorted(unknown)}")
+    try: return GPTConfig(**{k: v for k, v in d.items() if k in fields})
+    except (TypeError, ValueError) as e: raise ValueError(f"{source}: {e}") from None
+
+@patch
+def save(self: GPT, directory) -> Path:
+    "Write `directory/config.json` and `directory/model.safetensors` (atomically, creating the folder); return the folder."
+    from safetensors.torch import save_model
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    _atomic_write(d / "model.safetensors", lambda tmp: save_model(self, tmp, metadata={"format": "pt"}))
+    cfg = {"format": "gpt2_nb", **dataclasses.asdict(self.config)}
+    _atomic_write(d / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(cfg, indent=2) + "\n"))
+    return d
+
+@patch(cls_method=True)
+def load(cls: GPT, directory, device: str | torch.device | None = None) -> GPT:
+    "The model saved by `GPT.save` in `directory`, on `device` (default CPU), in eval mode."
+    from safetensors import safe_open, SafetensorError
+    from safetensors.torch import load_model
+    d = Path(directory)
+    config = _config_from_dict(_read_config_json(d), d / "config.json")
+    f = d / "model.safetensors"
+    if not f.is_file(): raise FileNotFoundError(f"{f}: missing")
+    try:
+        with safe_open(f, framework="pt") as sf:
+            shapes = {k: tuple(sf.get_slice(k).get_shape()) for k in sf.keys()}
+    except (SafetensorError, OSError, ValueError) as e: raise ValueError(f"{f}: not a readable safetensors file ({e})") from None
+    device = torch.device("cpu") if device is None else pick_device(device)
+    with torch.device(device): model = cls(config)
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    shapes.setdefault("lm_head.weight", shapes.get("transformer.wte.weight"))        # the tied head is stored once
+    shapes.setdefault("transformer.wte.weight", shapes["lm_head.weight"])
+    for k in sorted(set(expected) | set(shapes)):
+        if expected.get(k) != shapes.get(k):
+            have = lambda s: "absent" if s is None else f"shape {s}"
+            raise ValueError(f"{f}: weights do not match {d / 'config.json'}: {k} is {have(shapes.get(k))} in the file, "
+                             f"{have(expected.get(k))} in the model")
+    load_model(model, f, strict=True, device=str(device))
+    return model.eval()
