@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from .block import Block
 
 # %% auto #0
-__all__ = ['PRESETS', 'pick_device', 'autocast_context', 'padded_vocab_size', 'GPTConfig', 'GPT', 'count_params']
+__all__ = ['PRESETS', 'pick_device', 'autocast_context', 'padded_vocab_size', 'GPTConfig', 'GPT', 'count_params', 'to_hf_config']
 
 # %% ../nbs/04_model.ipynb #45da6811
 def pick_device(device: str | torch.device | None = None) -> torch.device:
@@ -257,3 +257,93 @@ def load(cls: GPT, directory, device: str | torch.device | None = None) -> GPT:
                              f"{have(expected.get(k))} in the model")
     load_model(model, f, strict=True, device=str(device))
     return model.eval()
+
+# %% ../nbs/04_model.ipynb #0517e581
+_CONV1D = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")   # (in, out) in HF
+
+def to_hf_config(config: GPTConfig):
+    "The `transformers.GPT2Config` of `config` (GELU tanh, LayerNorm eps 1e-5, tied head, our dropout everywhere)."
+    from transformers import GPT2Config
+    if not config.bias: raise ValueError("Hugging Face's GPT-2 always has biases: cannot convert a GPTConfig with bias=False")
+    eot = 50256 if config.vocab_size > 50256 else None                 # <|endoftext|>, where the vocabulary has it
+    return GPT2Config(vocab_size=config.vocab_size, n_positions=config.block_size, n_embd=config.n_embd,
+                      n_layer=config.n_layer, n_head=config.n_head, n_inner=None, activation_function="gelu_new",
+                      resid_pdrop=config.dropout, embd_pdrop=config.dropout, attn_pdrop=config.dropout,
+                      layer_norm_epsilon=1e-5, initializer_range=0.02, scale_attn_weights=True,
+                      scale_attn_by_inverse_layer_idx=False, reorder_and_upcast_attn=False, add_cross_attention=False,
+                      tie_word_embeddings=True, bos_token_id=eot, eos_token_id=eot, architectures=["GPT2LMHeadModel"])
+
+def _config_from_hf(hf, source, dropout=None) -> GPTConfig:
+    "The `GPTConfig` of a transformers `GPT2Config`; a clear error for settings our GPT does not have."
+    if getattr(hf, "model_type", None) != "gpt2":
+        raise ValueError(f"{source}: a {getattr(hf, 'model_type', type(hf).__name__)!r} model, not GPT-2 (model_type 'gpt2')")
+    problems = []
+    if hf.activation_function not in ("gelu_new", "gelu_pytorch_tanh"): problems.append(f"activation_function={hf.activation_function!r}")
+    if hf.n_inner not in (None, 4 * hf.n_embd): problems.append(f"n_inner={hf.n_inner}")
+    if abs(hf.layer_norm_epsilon - 1e-5) > 1e-12: problems.append(f"layer_norm_epsilon={hf.layer_norm_epsilon}")
+    if not hf.scale_attn_weights or hf.scale_attn_by_inverse_layer_idx: problems.append("non-standard attention scaling")
+    if getattr(hf, "add_cross_attention", False): problems.append("add_cross_attention=True")
+    if problems: raise ValueError(f"{source}: GPT-2 variant that gpt2_nb cannot represent ({', '.join(problems)})")
+    return GPTConfig(block_size=hf.n_positions, vocab_size=hf.vocab_size, n_layer=hf.n_layer, n_head=hf.n_head,
+                     n_embd=hf.n_embd, dropout=hf.resid_pdrop if dropout is None else dropout, bias=True)
+
+def _load_hf(name, source):
+    "A transformers `GPT2LMHeadModel` from a local folder or a Hub name (fp32, CPU), checking its config first."
+    from transformers import AutoConfig, GPT2LMHeadModel
+    p = Path(name).expanduser()
+    if p.is_dir():
+        d = _read_config_json(p)
+        if d.get("format") == "gpt2_nb": raise ValueError(f"{p}: a gpt2_nb checkpoint, not a Hugging Face one: use GPT.load")
+        if d.get("model_type") != "gpt2":
+            raise ValueError(f"{p / 'config.json'}: a {d.get('model_type')!r} checkpoint, not GPT-2 (model_type 'gpt2')")
+        if not any((p / f).is_file() for f in ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")):
+            raise FileNotFoundError(f"{p}: no model.safetensors (or pytorch_model.bin) beside config.json")
+    elif p.exists() or p.is_absolute() or str(name).startswith((".", "~")) or str(name).count("/") > 1:
+        raise FileNotFoundError(f"{str(name)!r} is not a folder with a Hugging Face checkpoint")
+    else:                                                               # a Hub name such as "gpt2" or "org/name"
+        try: cfg = AutoConfig.from_pretrained(str(name))
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{str(name)!r} is neither a local folder nor a model on the Hugging Face Hub ({str(e).splitlines()[0]})") from None
+        _config_from_hf(cfg, source)
+    try: return GPT2LMHeadModel.from_pretrained(str(p) if p.is_dir() else str(name), dtype=torch.float32)
+    except (OSError, ValueError, RuntimeError) as e:
+        raise ValueError(f"{source}: transformers could not load it ({str(e).splitlines()[0]})") from None
+
+@patch(cls_method=True)
+def from_hf(cls: GPT, model_or_path, dropout: float | None = None) -> GPT:
+    "A `GPT` (CPU, fp32, eval mode) with the weights of a transformers `GPT2LMHeadModel`, or of its folder or Hub name."
+    from transformers import GPT2LMHeadModel, PreTrainedModel
+    source = model_or_path if isinstance(model_or_path, (str, os.PathLike)) else type(model_or_path).__name__
+    if isinstance(model_or_path, (str, os.PathLike)): hf = _load_hf(model_or_path, source)
+    elif isinstance(model_or_path, PreTrainedModel): hf = model_or_path
+    else: raise TypeError(f"GPT.from_hf needs a GPT2LMHeadModel or a path, got {type(model_or_path).__name__}")
+    config = _config_from_hf(hf.config, source, dropout)
+    if not isinstance(hf, GPT2LMHeadModel):
+        raise ValueError(f"{source}: a {type(hf).__name__}, not a GPT2LMHeadModel (GPT-2 with its language-model head)")
+    sd = hf.state_dict()
+    if not torch.equal(sd["lm_head.weight"].cpu(), sd["transformer.wte.weight"].cpu()):
+        raise ValueError(f"{source}: its lm_head is not tied to the token embedding (gpt2_nb always ties them)")
+    model = cls(config)
+    with torch.no_grad():
+        for k, v in model.state_dict().items():
+            if k not in sd: raise ValueError(f"{source}: weight {k} is missing")
+            w = sd[k].t() if k.endswith(_CONV1D) else sd[k]                # Conv1D stores (in, out)
+            if w.shape != v.shape: raise ValueError(f"{source}: {k} has shape {tuple(w.shape)}, expected {tuple(v.shape)}")
+            v.copy_(w)
+    return model.eval()
+
+@patch
+def save_hf(self: GPT, directory) -> Path:
+    "Write a folder that `transformers.GPT2LMHeadModel.from_pretrained` loads (config.json, model.safetensors); return it."
+    import shutil
+    from transformers import GPT2LMHeadModel
+    hf = GPT2LMHeadModel(to_hf_config(self.config))
+    sd = {k: (v.t() if k.endswith(_CONV1D) else v).detach().float().cpu() for k, v in self.state_dict().items()}
+    hf.load_state_dict(sd, strict=True)
+    d = Path(directory); d.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=d, prefix=".save_hf."))
+    try:
+        hf.save_pretrained(tmp)
+        for f in tmp.iterdir(): os.replace(f, d / f.name)                # each file appears whole
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+    return d
