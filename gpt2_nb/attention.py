@@ -33,6 +33,7 @@ class CausalSelfAttention(nn.Module):
                 for t in self.c_attn(x).split(self.n_embd, dim=2)]
 
     def forward(self, x):
+        "Causal self-attention of `x` (B, T, C); the output has the same shape."
         q, k, v = self.qkv(x)
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
                                            dropout_p=self.dropout if self.training else 0.0)

@@ -24,7 +24,9 @@ class MLP(nn.Module):
         self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=bias)
         self.dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x): return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+    def forward(self, x):
+        "The MLP applied to every position of `x` (B, T, C)."
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
 
 # %% ../nbs/03_block.ipynb #c8a8d34c
 class Block(nn.Module):
@@ -38,5 +40,6 @@ class Block(nn.Module):
         self.mlp = MLP(config)
 
     def forward(self, x):
+        "The block applied to `x` (B, T, C): attention, then the MLP, each added to the stream."
         x = x + self.attn(self.ln_1(x))
         return x + self.mlp(self.ln_2(x))
