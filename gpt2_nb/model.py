@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_model.ipynb #15c5d795
 from __future__ import annotations
-import contextlib, dataclasses, json, math, os, tempfile
+import contextlib, dataclasses, json, math, os, tempfile, uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,12 +186,11 @@ def configure_optimizers(self: GPT, weight_decay: float = 0.1, lr: float = 6e-4,
         except (RuntimeError, TypeError, ValueError): pass                   # fused unsupported here
     return torch.optim.AdamW(groups, lr=lr, betas=betas)
 
-# %% ../nbs/04_model.ipynb #f5e67796
+# %% ../nbs/04_model.ipynb #ba0ad96a
 def _atomic_write(path: Path, write) -> Path:
     "Call `write(tmp)` on a temporary name in `path`'s folder, then rename it to `path` (no half-written files)."
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -202,7 +201,8 @@ def _atomic_write(path: Path, write) -> Path:
 
 def _read_config_json(directory: Path) -> dict:
     "The parsed `config.json` of checkpoint folder `directory` (clear errors if it is absent or unreadable)."
-    if not directory.is_dir(): raise FileNotFoundError(f"checkpoint folder {str(directory)!r} does not exist")
+    if not directory.exists(): raise FileNotFoundError(f"checkpoint folder {str(directory)!r} does not exist")
+    if not directory.is_dir(): raise ValueError(f"{directory}: not a folder (a checkpoint is a folder with config.json)")
     f = directory / "config.json"
     if not f.is_file(): raise FileNotFoundError(f"{f}: missing (a gpt2_nb checkpoint holds config.json and model.safetensors)")
     try: d = json.loads(f.read_text())
@@ -258,7 +258,7 @@ def load(cls: GPT, directory, device: str | torch.device | None = None) -> GPT:
     load_model(model, f, strict=True, device=str(device))
     return model.eval()
 
-# %% ../nbs/04_model.ipynb #0517e581
+# %% ../nbs/04_model.ipynb #8a9f65ef
 _CONV1D = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")   # (in, out) in HF
 
 def to_hf_config(config: GPTConfig):
