@@ -137,11 +137,14 @@ class BenchConfig:
     fused_adamw: bool = True
     device: str | None = None
     peak_tflops: float | None = None
+    threads: int | None = None          # CPU threads for PyTorch's kernels during the run (None: leave as is)
     lr: float = 6e-4
     seed: int = 0
 
     def __post_init__(self):
         if self.preset not in PRESETS: raise ValueError(f"unknown preset {self.preset!r}; choose one of {list(PRESETS)}")
+        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1):
+            raise ValueError(f"threads must be an integer ≥ 1, got {self.threads!r}")
         for name, lo in (("batch_size", 1), ("steps", 1), ("warmup", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
@@ -202,6 +205,9 @@ def benchmark(cfg: BenchConfig, model: str = "gpt2_nb", progress: bool = False) 
                              f"{free/2**30:.1f} GiB of RAM available")
     torch.manual_seed(cfg.seed)
     net = opt = run = None
+    old_threads = torch.get_num_threads()
+    if cfg.threads: torch.set_num_threads(cfg.threads)
+    threads = torch.get_num_threads()
     try:
         with precision(dtype, dev):
             net = (GPT(gcfg) if model == "gpt2_nb" else hf_gpt2(gcfg, cfg.attn)).to(dev).train()
@@ -231,6 +237,7 @@ def benchmark(cfg: BenchConfig, model: str = "gpt2_nb", progress: bool = False) 
         raise ValueError(f"batch {B}×{T} of {cfg.preset} does not fit in {dev} memory "
                          f"({torch.cuda.get_device_properties(dev).total_memory/2**30:.0f} GiB)") from None
     finally:
+        torch.set_num_threads(old_threads)
         del net, opt, run
         gc.collect()
         if dev.type == "cuda": torch.cuda.empty_cache()
@@ -239,7 +246,7 @@ def benchmark(cfg: BenchConfig, model: str = "gpt2_nb", progress: bool = False) 
     fpt = flops_per_token(gcfg, T)
     return dict(model=model, preset=cfg.preset, params=count_params(gcfg), batch_size=B, seq_len=T, dtype=dtype,
                 compile=cfg.compile, attn=cfg.attn, vocab_size=gcfg.vocab_size, fused_adamw=cfg.fused_adamw,
-                device=str(dev), device_name=torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
+                device=str(dev), device_name=torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({threads} thread{'s' * (threads != 1)})",
                 steps=cfg.steps, warmup=cfg.warmup, warmup_s=warmup_s, ms_per_step=ms,
                 ms_mean=statistics.fmean(times) * 1e3, tokens_per_s=tok_s, flops_per_token=fpt,
                 peak_flops=peak, mfu=fpt * tok_s / peak if peak else None,
@@ -373,6 +380,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fused-adamw", action=argparse.BooleanOptionalAction, default=True, help="fused AdamW kernel")
     p.add_argument("--peak-tflops", type=float, default=None, help="peak TFLOP/s for MFU (default: detected GPU's bf16 peak)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the best available)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch during the run (default: PyTorch's)")
     p.add_argument("--vs-hf", action="store_true", help="also run transformers' GPT2LMHeadModel and print the ratio")
     p.add_argument("--ladder", nargs="?", const="default", default=None, metavar="RUNGS",
                    help=f"run the ladder (optionally comma-separated rungs of: {', '.join(n for n, _, _ in LADDER)})")
@@ -389,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.plot and not a.ladder: raise ValueError("--plot needs --ladder")
         if a.vs_hf and a.ladder: raise ValueError("use either --vs-hf or --ladder, not both")
         cfg = BenchConfig(a.preset, a.batch_size, a.seq_len, a.steps, a.warmup, a.dtype, a.compile, a.attn, a.pad_vocab,
-                          a.fused_adamw, a.device, a.peak_tflops)
+                          a.fused_adamw, a.device, a.peak_tflops, a.threads)
         if a.ladder:
             rungs = None if a.ladder == "default" else [r.strip() for r in a.ladder.split(",") if r.strip()]
             rows = run_ladder(cfg, rungs, max_batch=a.max_batch)
