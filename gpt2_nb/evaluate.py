@@ -225,7 +225,7 @@ def eval_callback(hellaswag=None, limit: int | None = 500, data_dir=None, val_ba
         return out
     return callback
 
-# %% ../nbs/07_eval.ipynb #626c4590
+# %% ../nbs/07_eval.ipynb #f139d7e4
 def _write_json(path: Path, obj):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -270,8 +270,8 @@ def eval_main(argv: list[str] | None = None) -> int:
             res = score_hellaswag(model, load_hellaswag(find_hellaswag(args.data), args.limit), args.batch_size,
                                   device=device, progress=sys.stderr.isatty())
         else:
-            docs = val_documents(args.data, limit=None)
-            res = bleu_continuations(model, docs[:args.limit] if args.limit else docs, batch_size=args.batch_size)
+            docs = val_documents(args.data, min_tokens=64, limit=args.limit)      # 32 prompt + 32 new tokens
+            res = bleu_continuations(model, docs, 32, 32, batch_size=args.batch_size)
         res = dict(task=args.task, ckpt=str(args.ckpt), processes=world, **res)
         if rank == 0:
             for k, v in res.items():
