@@ -18,7 +18,8 @@ from .model import GPT, GPTConfig, PRESETS, pick_device, autocast_context, count
 __all__ = ['PEAK_BF16_FLOPS', 'ATTN_IMPLS', 'DTYPES', 'LADDER', 'CPU_RUNGS', 'peak_flops_for', 'device_peak_flops',
            'manual_attention_forward', 'set_attention', 'check_dtype', 'precision', 'forward_context', 'make_optimizer',
            'estimate_step_memory', 'available_memory', 'BenchConfig', 'hf_gpt2', 'flops_per_token', 'benchmark',
-           'format_result', 'compare_hf', 'largest_batch', 'run_ladder', 'ladder_table', 'plot_ladder', 'main']
+           'format_result', 'best_of', 'compare_hf', 'largest_batch', 'run_ladder', 'ladder_table', 'plot_ladder',
+           'main']
 
 # %% ../nbs/09_speed.ipynb #c006
 PEAK_BF16_FLOPS = {          # dense bf16 tensor-core peak (FLOP/s), matched in order against the CUDA device name
@@ -267,10 +268,22 @@ def format_result(r: dict) -> str:
             f"peak memory {_fmt_bytes(r['peak_mem_bytes'])} ({r['peak_mem_kind']})")
 
 # %% ../nbs/09_speed.ipynb #c034
-def compare_hf(cfg: BenchConfig, progress: bool = False) -> dict:
+def best_of(runs, repeats: int = 1, progress: bool = False) -> list[dict]:
+    "Benchmark each `(config, model)` of `runs` `repeats` times, round-robin; per run its fastest result (all under 'runs_tokens_per_s')."
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be an integer ≥ 1, got {repeats!r}")
+    best, seen = [None] * len(runs), [[] for _ in runs]
+    for _ in range(repeats):
+        for i, (cfg, model) in enumerate(runs):
+            r = benchmark(cfg, model, progress)
+            seen[i].append(r["tokens_per_s"])
+            if best[i] is None or r["tokens_per_s"] > best[i]["tokens_per_s"]: best[i] = r
+    for b, s in zip(best, seen): b["runs_tokens_per_s"] = s
+    return best
+
+def compare_hf(cfg: BenchConfig, progress: bool = False, repeats: int = 1) -> dict:
     "Benchmark gpt2_nb and transformers' GPT-2 with the same settings in this process; `ratio` = ours / theirs (tokens/s)."
-    ours = benchmark(cfg, "gpt2_nb", progress)
-    theirs = benchmark(cfg, "hf", progress)
+    ours, theirs = best_of([(cfg, "gpt2_nb"), (cfg, "hf")], repeats, progress)
     return dict(ours=ours, hf=theirs, ratio=ours["tokens_per_s"] / theirs["tokens_per_s"])
 
 # %% ../nbs/09_speed.ipynb #c037
@@ -299,7 +312,7 @@ def largest_batch(cfg: BenchConfig, limit: int = 128) -> int:
     return best
 
 def run_ladder(base: BenchConfig, rungs=None, max_batch: int = 128, progress: bool = True,
-               after: list[dict] | None = None) -> list[dict]:
+               after: list[dict] | None = None, repeats: int = 1) -> list[dict]:
     "Benchmark the ladder's `rungs` (default: all on CUDA, `CPU_RUNGS` elsewhere) cumulatively from `base`; one row each."
     dev = pick_device(base.device)
     names = [n for n, _, _ in LADDER]
@@ -308,14 +321,16 @@ def run_ladder(base: BenchConfig, rungs=None, max_batch: int = 128, progress: bo
     if unknown: raise ValueError(f"unknown ladder rungs {unknown}; choose from {names}")
     rows = list(after or [])                          # continue a ladder: from its last rung's settings
     cfg = BenchConfig(**rows[-1]["config"]) if rows else dataclasses.replace(base, device=str(dev))
+    todo = []                                          # (rung, label, its settings)
     for name, label, change in LADDER:
         if name not in rungs: continue
         change = dict(change)
         if change.get("batch_size") == "max": change["batch_size"] = largest_batch(cfg, max_batch)
         cfg = dataclasses.replace(cfg, **change)
-        if progress: print(f"rung {name}: {label}", file=sys.stderr)
-        r = benchmark(cfg)
-        r.update(rung=name, label=label, speedup=r["tokens_per_s"] / rows[0]["tokens_per_s"] if rows else 1.0,
+        todo.append((name, label, cfg))
+    if progress: print(f"ladder: {', '.join(n for n, _, _ in todo)} ({repeats} round(s))", file=sys.stderr)
+    for (name, label, cfg), r in zip(todo, best_of([(c, "gpt2_nb") for _, _, c in todo], repeats)):
+        r.update(rung=name, label=label, speedup=r["tokens_per_s"] / (rows or [r])[0]["tokens_per_s"],
                  config=dataclasses.asdict(cfg))
         rows.append(r)
     return rows
@@ -384,6 +399,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--vs-hf", action="store_true", help="also run transformers' GPT2LMHeadModel and print the ratio")
     p.add_argument("--ladder", nargs="?", const="default", default=None, metavar="RUNGS",
                    help=f"run the ladder (optionally comma-separated rungs of: {', '.join(n for n, _, _ in LADDER)})")
+    p.add_argument("--repeats", type=int, default=1, help="run each measurement N times round-robin, keep the fastest (default 1)")
     p.add_argument("--max-batch", type=int, default=128, help="largest batch the max-batch rung tries (default 128)")
     p.add_argument("--plot", default=None, metavar="FILE", help="with --ladder: write the bar chart (PNG) here")
     p.add_argument("--json", default=None, metavar="FILE", help="write the result as JSON here")
@@ -400,16 +416,16 @@ def main(argv: list[str] | None = None) -> int:
                           a.fused_adamw, a.device, a.peak_tflops, a.threads)
         if a.ladder:
             rungs = None if a.ladder == "default" else [r.strip() for r in a.ladder.split(",") if r.strip()]
-            rows = run_ladder(cfg, rungs, max_batch=a.max_batch)
+            rows = run_ladder(cfg, rungs, max_batch=a.max_batch, repeats=a.repeats)
             print(ladder_table(rows))
             if a.plot: print(f"wrote {plot_ladder(rows, a.plot)}")
             result = dict(ladder=rows)
         elif a.vs_hf:
-            result = compare_hf(cfg)
+            result = compare_hf(cfg, repeats=a.repeats)
             print(format_result(result["ours"])); print(format_result(result["hf"]))
             print(f"gpt2_nb / transformers: {result['ratio']:.2f}× the tokens/s")
         else:
-            result = benchmark(cfg)
+            result = best_of([(cfg, "gpt2_nb")], a.repeats)[0]
             print(format_result(result))
         if a.json:
             text = json.dumps(result, indent=1) + "\n"
