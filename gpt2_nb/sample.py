@@ -132,8 +132,9 @@ def _left_pad(prompts, pad_id: int):
 @torch.no_grad()
 def generate_stream(model: GPT, prompts, max_new_tokens: int = 100, temperature: float = 1.0, top_k: int | None = None,
                     top_p: float | None = None, seed: int | None = None, generator: torch.Generator | None = None,
-                    stop_token: int | None = 50256, use_cache: bool = True, keep: int | None = None):
-    "Yield the next token of every prompt, a (B,) tensor per step; rows that stopped repeat `stop_token`."
+                    stop_token: int | None = 50256, use_cache: bool = True, keep: int | None = None,
+                    n_vocab: int | None = 50257):
+    "Yield the next token of every prompt, a (B,) tensor per step; rows that stopped repeat `stop_token`; ids ≥ `n_vocab` (a padded vocabulary's padding) are never drawn."
     check_sampling(temperature, top_k, top_p)
     bs = model.config.block_size
     keep = keep or max(1, 3 * bs // 4)
@@ -164,7 +165,7 @@ def generate_stream(model: GPT, prompts, max_new_tokens: int = 100, temperature:
                 logits = model.forward_cached(idx[:, start:], pos=pos, cache=cache, key_mask=key_mask, last_only=True)
             else:                                                        # decode: only the newest token
                 logits = model.forward_cached(idx[:, -1:], pos=pos[:, -1:], cache=cache, key_mask=key_mask, last_only=True)
-            nxt = sample_next(logits[:, -1], temperature, top_k, top_p, generator)
+            nxt = sample_next(logits[:, -1, :n_vocab], temperature, top_k, top_p, generator)
             if stop_token is not None:
                 nxt = torch.where(done, torch.full_like(nxt, stop_token), nxt)
                 done |= nxt == stop_token
