@@ -20,7 +20,7 @@ from .sample import generate
 from .train import load_model
 
 # %% auto #0
-__all__ = ['HELLASWAG_URL', 'HELLASWAG_SHA256', 'HELLASWAG_FILES', 'token_bytes', 'evaluate_loss', 'val_metrics',
+__all__ = ['HELLASWAG_URL', 'HELLASWAG_SHA256', 'HELLASWAG_FILES', 'token_bytes', 'loss_metrics', 'val_metrics',
            'download_hellaswag', 'find_hellaswag', 'load_hellaswag', 'hellaswag_losses', 'score_hellaswag',
            'val_documents', 'bleu_continuations', 'eval_callback', 'eval_main']
 
@@ -37,7 +37,7 @@ def _all_reduce(t: torch.Tensor) -> torch.Tensor:
     return t
 
 @torch.no_grad()
-def evaluate_loss(model: GPT, batches: Iterable, device=None, dtype: str = "bf16") -> dict:
+def loss_metrics(model: GPT, batches: Iterable, device=None, dtype: str = "bf16") -> dict:
     "Mean loss, perplexity and bits per byte of `model` over `(x, y)` batches, summed over processes."
     device = torch.device(device) if device is not None else next(model.parameters()).device
     tb = token_bytes().to(device)
@@ -63,7 +63,7 @@ def val_metrics(model: GPT, data_dir, batch_size: int = 8, seq_len: int | None =
     loader = ShardLoader(data_dir, batch_size, seq_len, split="val", rank=rank, world_size=world_size, shuffle=False)
     steps = sum(((len(s) - 1) // seq_len) // (batch_size * world_size) for s in loader.shards)
     if max_batches is not None: steps = min(steps, max_batches)
-    return evaluate_loss(model, (loader.next_batch() for _ in range(steps)), device=device)
+    return loss_metrics(model, (loader.next_batch() for _ in range(steps)), device=device)
 
 def _rank_world(rank=None, world_size=None) -> tuple[int, int]:
     "This process's rank and the number of processes (from torch.distributed when running)."
