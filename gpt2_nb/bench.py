@@ -4,13 +4,14 @@
 
 # %% ../nbs/09_speed.ipynb #c002
 from __future__ import annotations
-import argparse, contextlib, dataclasses, gc, json, math, os, resource, statistics, sys, tempfile, time, types
+import argparse, contextlib, dataclasses, gc, json, math, os, resource, statistics, sys, time, types
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from .bpe import atomic_write
 from .attention import CausalSelfAttention
 from .model import GPT, GPTConfig, PRESETS, pick_device, autocast_context, count_params, to_hf_config
 
@@ -345,16 +346,6 @@ def ladder_table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 # %% ../nbs/09_speed.ipynb #c039
-def _atomic_write(path, write):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try: write(tmp); os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
-    return path
-
 def plot_ladder(rows: list[dict], path, title: str | None = None) -> Path:
     "A horizontal bar chart of tokens/s per rung (speed-up and MFU as labels), saved as a PNG at `path`."
     import matplotlib
@@ -372,7 +363,7 @@ def plot_ladder(rows: list[dict], path, title: str | None = None) -> Path:
     r0 = rows[0]
     ax.set_title(title or f"{r0['preset']}, T={r0['seq_len']}, on {r0['device_name']}", fontsize=10)
     fig.tight_layout()
-    try: return _atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+    try: return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     finally: plt.close(fig)
 
 # %% ../nbs/09_speed.ipynb #c043
@@ -429,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
             print(format_result(result))
         if a.json:
             text = json.dumps(result, indent=1) + "\n"
-            _atomic_write(a.json, lambda tmp: Path(tmp).write_text(text))
+            atomic_write(a.json, lambda tmp: Path(tmp).write_text(text))
         return 0
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr); return 130

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_bpe.ipynb #055592ff
 from __future__ import annotations
-import base64, hashlib, heapq, json, os, tempfile, warnings
+import base64, hashlib, heapq, json, os, uuid, warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from functools import lru_cache
@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['GPT2_FILE_SHA256', 'GPT2_PATTERN', 'EOT', 'find_shared_data', 'gpt2_files', 'gpt2_encoding', 'bytes_to_unicode',
-           'pretokenizer', 'BPETokenizer']
+           'pretokenizer', 'BPETokenizer', 'atomic_write']
 
 # %% ../nbs/00_bpe.ipynb #4931a600
 def find_shared_data(*parts: str) -> Path | None:
@@ -286,6 +286,23 @@ def to_tiktoken(self: BPETokenizer, name: str = "gpt2_nb") -> tiktoken.Encoding:
     return tiktoken.Encoding(name=name, pat_str=self.pattern, mergeable_ranks=self.ranks,
                              special_tokens=self.special_tokens, explicit_n_vocab=self.n_vocab)
 
+# %% ../nbs/00_bpe.ipynb #63fbab3e
+def atomic_write(path: str | Path, content) -> Path:
+    "Write `content` (str, bytes, or a function called with a temporary path) to `path` atomically; returns the path."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")    # same folder: the rename stays atomic
+    try:
+        if callable(content): content(tmp)
+        elif isinstance(content, str): tmp.write_text(content, encoding="utf-8")
+        else: tmp.write_bytes(content)
+        with open(tmp, "rb") as f: os.fsync(f.fileno())                # on disk before it gets the real name
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
 # %% ../nbs/00_bpe.ipynb #063ad607
 _FORMAT, _FORMAT_VERSION = "gpt2_nb.bpe", 1
 
@@ -298,14 +315,7 @@ def save(self: BPETokenizer, path: str | Path) -> Path:
     payload = {"format": _FORMAT, "version": _FORMAT_VERSION, "pattern": self.pattern, "special_tokens": self.special_tokens,
                "tokens": [base64.b64encode(t).decode("ascii") for t in self.tokens]}
     payload["sha256"] = _checksum(payload)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f: json.dump(payload, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
-    return path
+    return atomic_write(path, json.dumps(payload))
 
 @patch(cls_method=True)
 def load(cls: BPETokenizer, path: str | Path) -> BPETokenizer:

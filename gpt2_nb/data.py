@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 from tqdm import tqdm
 
-from .bpe import EOT, find_shared_data, gpt2_encoding
+from .bpe import EOT, atomic_write, find_shared_data, gpt2_encoding
 
 # %% auto #0
 __all__ = ['EOT_ID', 'SOURCE_SUFFIXES', 'FINEWEB_EDU', 'TOPICS', 'BUILTIN_CORPUS', 'FORMAT', 'DEFAULT_VAL_TOKENS',
@@ -209,22 +209,14 @@ def _sha256(path: Path) -> str:
         while chunk := f.read(1 << 23): h.update(chunk)
     return h.hexdigest()
 
-def _atomic_write_bytes(path: Path, data: bytes):
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f: f.write(data); f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, path)
-
 def write_shard(path: Path, tokens: np.ndarray) -> str:
     "Save `tokens` as a uint16 .npy file atomically; returns the file's sha256."
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.save(f, np.asarray(tokens, dtype=np.uint16)); f.flush(); os.fsync(f.fileno())
-    digest = _sha256(tmp)
-    os.replace(tmp, path)
-    return digest
+    def save(tmp):
+        with open(tmp, "wb") as f: np.save(f, np.asarray(tokens, dtype=np.uint16))
+    return _sha256(atomic_write(path, save))
 
 def _write_manifest(out_dir: Path, manifest: dict):
-    _atomic_write_bytes(out_dir/"manifest.json", (json.dumps(manifest, indent=1) + "\n").encode())
+    atomic_write(out_dir/"manifest.json", json.dumps(manifest, indent=1) + "\n")
 
 def _source_id(source) -> str:
     return str(source) if str(source) in ("builtin", "fineweb-edu") else str(Path(source).expanduser().resolve())

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_eval.ipynb #17170366
 from __future__ import annotations
-import argparse, gzip, hashlib, json, math, os, sys, tempfile, urllib.request
+import argparse, gzip, hashlib, json, math, os, sys, urllib.request
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -13,7 +13,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from .bpe import find_shared_data, gpt2_encoding
+from .bpe import atomic_write, find_shared_data, gpt2_encoding
 from .data import ShardLoader, read_manifest
 from .model import GPT, autocast_context, pick_device
 from .sample import generate
@@ -80,14 +80,10 @@ def download_hellaswag(dest_dir="data/hellaswag") -> Path:
     "Download the original `hellaswag_val.jsonl` into `dest_dir` (atomically, sha256-checked); skip if present."
     dest = Path(dest_dir)/HELLASWAG_FILES[0]
     if dest.exists() and hashlib.sha256(dest.read_bytes()).hexdigest() == HELLASWAG_SHA256: return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
     with urllib.request.urlopen(HELLASWAG_URL, timeout=60) as r: data = r.read()
     digest = hashlib.sha256(data).hexdigest()
     if digest != HELLASWAG_SHA256: raise ValueError(f"{HELLASWAG_URL}: sha256 {digest} differs from the expected {HELLASWAG_SHA256}")
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".tmp")
-    with os.fdopen(fd, "wb") as f: f.write(data)
-    os.replace(tmp, dest)
-    return dest
+    return atomic_write(dest, data)
 
 def find_hellaswag(path=None) -> Path:
     "The HellaSwag file: `path` (a file, or a folder holding one), else `data/hellaswag/`, else the shared offline copy."
@@ -226,17 +222,6 @@ def eval_callback(hellaswag=None, limit: int | None = 500, data_dir=None, val_ba
     return callback
 
 # %% ../nbs/07_eval.ipynb #f139d7e4
-def _write_json(path: Path, obj):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f: json.dump(obj, f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
-
 class _Parser(argparse.ArgumentParser):
     "An ArgumentParser whose usage errors are one `error:` line (exit status 2)."
     def error(self, message): self.exit(2, f"error: {message} (see {self.prog} --help)\n")
@@ -276,7 +261,7 @@ def eval_main(argv: list[str] | None = None) -> int:
         if rank == 0:
             for k, v in res.items():
                 if k != "examples": print(f"{k:>12}  {v:.4f}" if isinstance(v, float) else f"{k:>12}  {v}")
-            _write_json(args.out or f"eval_{args.task}.json", res)
+            atomic_write(args.out or f"eval_{args.task}.json", json.dumps(res, indent=2))
     except (ValueError, FileNotFoundError, NotADirectoryError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_model.ipynb #15c5d795
 from __future__ import annotations
-import contextlib, dataclasses, json, math, os, tempfile, uuid
+import contextlib, dataclasses, json, math, os, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 
+from .bpe import atomic_write
 from .block import Block
 
 # %% auto #0
@@ -187,18 +188,6 @@ def configure_optimizers(self: GPT, weight_decay: float = 0.1, lr: float = 6e-4,
     return torch.optim.AdamW(groups, lr=lr, betas=betas)
 
 # %% ../nbs/04_model.ipynb #ba0ad96a
-def _atomic_write(path: Path, write) -> Path:
-    "Call `write(tmp)` on a temporary name in `path`'s folder, then rename it to `path` (no half-written files)."
-    path = Path(path)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError): os.unlink(tmp)
-        raise
-    return path
-
 def _read_config_json(directory: Path) -> dict:
     "The parsed `config.json` of checkpoint folder `directory` (clear errors if it is absent or unreadable)."
     if not directory.exists(): raise FileNotFoundError(f"checkpoint folder {str(directory)!r} does not exist")
@@ -227,9 +216,9 @@ def save(self: GPT, directory) -> Path:
     from safetensors.torch import save_model
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    _atomic_write(d / "model.safetensors", lambda tmp: save_model(self, tmp, metadata={"format": "pt"}))
+    atomic_write(d / "model.safetensors", lambda tmp: save_model(self, tmp, metadata={"format": "pt"}))
     cfg = {"format": "gpt2_nb", **dataclasses.asdict(self.config)}
-    _atomic_write(d / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(cfg, indent=2) + "\n"))
+    atomic_write(d / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(cfg, indent=2) + "\n"))
     return d
 
 @patch(cls_method=True)
