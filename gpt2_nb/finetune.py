@@ -8,7 +8,7 @@ import argparse, contextlib, dataclasses, json, os, re, sys, tempfile
 from pathlib import Path
 
 from .bpe import gpt2_encoding
-from .data import default_name, encode_document, iter_documents, prepare
+from .data import default_name, encode_document, iter_documents, parse_count, prepare
 from .evaluate import val_metrics
 from .model import GPTConfig, PRESETS
 from .sample import generate
@@ -178,7 +178,7 @@ def finetune_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--topic", default=None, help="keep documents about this topic (math, science)")
     ap.add_argument("--min-score", type=float, default=None, help="keep documents whose educational score is at least this")
     ap.add_argument("--language", default=None, help="keep documents in this language (e.g. en)")
-    ap.add_argument("--max-tokens", type=int, default=None, help="tokens of the subset to prepare (needed for fineweb-edu)")
+    ap.add_argument("--max-tokens", type=parse_count, default=None, help="tokens of the subset to prepare, e.g. 5M (needed for fineweb-edu)")
     ap.add_argument("--val-fraction", type=float, default=0.1, help="share of the subset kept for its val split (default 0.1)")
     ap.add_argument("--data-dir", default=None, help="the subset's shards (default: data/NAME)")
     ap.add_argument("--general-data", default=None, help="a prepared general data folder: its val split shows what is forgotten")
