@@ -4,10 +4,10 @@
 
 # %% ../nbs/08_finetune.ipynb #46a10765
 from __future__ import annotations
-import argparse, contextlib, dataclasses, json, os, re, sys, tempfile
+import argparse, contextlib, dataclasses, json, re, sys
 from pathlib import Path
 
-from .bpe import gpt2_encoding
+from .bpe import atomic_write, gpt2_encoding
 from .data import default_name, encode_document, iter_documents, parse_count, prepare
 from .evaluate import val_metrics
 from .model import GPTConfig, PRESETS
@@ -144,31 +144,13 @@ def plot_perplexity(table: dict, path=None):
     ax.set_xticks(range(len(table)), [f"{d} val" for d in table])
     ax.set_ylabel("perplexity"); ax.legend(fontsize=8); ax.margins(y=0.15)
     fig.tight_layout()
-    if path is not None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, t = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-        os.close(fd)
-        try: fig.savefig(t, format="png"); os.replace(t, path)
-        except BaseException:
-            with contextlib.suppress(OSError): os.unlink(t)
-            raise
+    if path is not None: atomic_write(path, lambda t: fig.savefig(t, format="png"))
     return fig
 
 # %% ../nbs/08_finetune.ipynb #0378382a
 class _Parser(argparse.ArgumentParser):
     "An ArgumentParser whose usage errors are one `error:` line (exit status 2)."
     def error(self, message): self.exit(2, f"error: {message} (see {self.prog} --help)\n")
-
-def _write_json(path: Path, obj):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f: json.dump(obj, f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError): os.unlink(tmp)
-        raise
 
 def finetune_main(argv: list[str] | None = None) -> int:
     "`gpt2nb-finetune`: prepare a subset, fine-tune a checkpoint on it, compare perplexity and samples; the exit status."
@@ -214,8 +196,8 @@ def finetune_main(argv: list[str] | None = None) -> int:
         tuned = load_model(run_dir)
         table = {d: {"before": before[d]["before"], **perplexity_table({"after": tuned}, {d: p}, **kw)[d]} for d, p in dirs.items()}
         samples = compare_samples({"before": base, "after": tuned}, args.prompt)
-        _write_json(run_dir / "finetune.json", dict(init_from=str(args.init_from), data_dir=str(data_dir), table=table,
-                                                   samples=samples, train=out))
+        atomic_write(run_dir / "finetune.json", json.dumps(dict(init_from=str(args.init_from), data_dir=str(data_dir),
+                                                               table=table, samples=samples, train=out), indent=2) + "\n")
         plot_perplexity(table, run_dir / "finetune.png")
     except (ValueError, FileNotFoundError, NotADirectoryError, PermissionError, ConnectionError) as e:
         print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
