@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb #ac5d196f
 from __future__ import annotations
-import argparse, contextlib, dataclasses, json, math, os, pickle, random, re, shutil, sys, tempfile, time, warnings
+import argparse, contextlib, dataclasses, json, math, os, pickle, random, re, shutil, sys, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .bpe import gpt2_encoding
+from .bpe import atomic_write, gpt2_encoding
 from .data import ShardLoader, prepare
 from .model import GPT, GPTConfig, PRESETS, pick_device
 
@@ -181,15 +181,6 @@ def latest_checkpoint(run_dir) -> Path | None:
     done = sorted(p for p in d.iterdir() if _CKPT_NAME.match(p.name) and (p / "state.pt").is_file())
     return done[-1] if done else None
 
-def _atomic_write_text(path: Path, text: str):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f: f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError): os.unlink(tmp)
-        raise
 
 def save_checkpoint(run_dir, step: int, accelerator, model, optimizer, train_loader, config: dict, keep_last: int = 2) -> Path:
     "Write `run_dir/checkpoints/step_XXXXXXXX` (every process takes part), atomically; keep the newest `keep_last`."
@@ -282,14 +273,7 @@ def plot_metrics(records: list[dict], path) -> Path:
         axes[1].plot(*zip(*pts), "o-", ms=3, label=k)
     if extra: axes[1].set(xlabel="step"); axes[1].legend(); axes[1].grid(alpha=0.3)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError): os.unlink(tmp)
-        raise
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     return path
 
 # %% ../nbs/05_train.ipynb #b7afd411
@@ -376,9 +360,9 @@ def train(cfg: TrainConfig, callbacks=(), resume: bool = False) -> dict:
     resolved = _resolved(cfg, gcfg, world, accum)
     mpath = run_dir / "metrics.jsonl"
     if main:
-        _atomic_write_text(run_dir / "config.json", json.dumps(resolved, indent=2) + "\n")
+        atomic_write(run_dir / "config.json", json.dumps(resolved, indent=2) + "\n")
         kept = [r for r in read_metrics(mpath) if r["step"] < start] if resume else []
-        _atomic_write_text(mpath, "".join(json.dumps(r) + "\n" for r in kept))
+        atomic_write(mpath, "".join(json.dumps(r) + "\n" for r in kept))
     records = read_metrics(mpath) if main else []
     if trackers: accelerator.init_trackers(run_dir.name, config={k: v for k, v in _flat(resolved).items()
                                                                   if isinstance(v, (int, float, str, bool))})
