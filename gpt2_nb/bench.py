@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from .bpe import atomic_write
+from .data import CommandParser
 from .attention import CausalSelfAttention
 from .model import GPT, GPTConfig, PRESETS, pick_device, autocast_context, count_params, to_hf_config
 
@@ -367,13 +368,8 @@ def plot_ladder(rows: list[dict], path, title: str | None = None) -> Path:
     finally: plt.close(fig)
 
 # %% ../nbs/09_speed.ipynb #c043
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):                                          # one line, no usage dump
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="gpt2nb-bench", description="Time GPT-2 training steps: ms/step, tokens/s, MFU, peak memory.")
+    p = CommandParser(prog="gpt2nb-bench", description="Time GPT-2 training steps: ms/step, tokens/s, MFU, peak memory.")
     p.add_argument("--preset", default="mini", help=f"model preset: {', '.join(PRESETS)} (default mini)")
     p.add_argument("--batch-size", type=int, default=4, help="micro-batch size (default 4)")
     p.add_argument("--seq-len", type=int, default=None, help="tokens per sequence (default: the preset's block_size)")

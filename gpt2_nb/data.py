@@ -19,7 +19,8 @@ from .bpe import EOT, atomic_write, find_shared_data, gpt2_encoding
 __all__ = ['EOT_ID', 'SOURCE_SUFFIXES', 'FINEWEB_EDU', 'TOPICS', 'BUILTIN_CORPUS', 'FORMAT', 'DEFAULT_VAL_TOKENS',
            'BUILTIN_VAL_TOKENS', 'source_files', 'read_files', 'topic_keywords', 'topic_match', 'doc_filter',
            'builtin_corpus', 'iter_documents', 'encode_document', 'encode_documents', 'write_shard', 'default_name',
-           'prepare', 'read_manifest', 'parse_count', 'prepare_parser', 'prepare_cli', 'open_shard', 'ShardLoader']
+           'prepare', 'read_manifest', 'CommandParser', 'parse_count', 'prepare_parser', 'prepare_cli', 'open_shard',
+           'ShardLoader']
 
 # %% ../nbs/01_data.ipynb #59493539
 EOT_ID = 50256                       # `<|endoftext|>`, GPT-2's only special token
@@ -340,9 +341,9 @@ def read_manifest(data_dir: str | Path) -> dict:
     return manifest
 
 # %% ../nbs/01_data.ipynb #081b0aac
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr); sys.exit(2)
+class CommandParser(argparse.ArgumentParser):
+    "The parser of every `gpt2nb-*` command: a usage error is one `error:` line on stderr and exit status 2."
+    def error(self, message): self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 def parse_count(text: str) -> int:
     "'100M', '2.5B', '1e8', '100_000_000' -> an int (for command-line token counts)."
@@ -356,7 +357,7 @@ def parse_count(text: str) -> int:
 
 def prepare_parser() -> argparse.ArgumentParser:
     "The argument parser of `gpt2nb-prepare`."
-    p = _Parser(prog="gpt2nb-prepare", description="Tokenise documents into uint16 .npy shards + manifest.json (resumable).")
+    p = CommandParser(prog="gpt2nb-prepare", description="Tokenise documents into uint16 .npy shards + manifest.json (resumable).")
     p.add_argument("--source", default="builtin", help="'builtin' (offline corpus in the package), 'fineweb-edu' (Hub streaming), or a .parquet/.jsonl/.jsonl.gz/.txt file or folder (default: builtin)")
     p.add_argument("--out", help="output folder (default: data/NAME)")
     p.add_argument("--name", help="dataset name used in shard file names (default: from the source)")

@@ -14,7 +14,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from .bpe import atomic_write, find_shared_data, gpt2_encoding
-from .data import ShardLoader, read_manifest
+from .data import CommandParser, ShardLoader, read_manifest
 from .model import GPT, autocast_context, pick_device
 from .sample import generate
 from .train import load_model
@@ -222,13 +222,9 @@ def eval_callback(hellaswag=None, limit: int | None = 500, data_dir=None, val_ba
     return callback
 
 # %% ../nbs/07_eval.ipynb #f139d7e4
-class _Parser(argparse.ArgumentParser):
-    "An ArgumentParser whose usage errors are one `error:` line (exit status 2)."
-    def error(self, message): self.exit(2, f"error: {message} (see {self.prog} --help)\n")
-
 def eval_main(argv: list[str] | None = None) -> int:
     "`gpt2nb-eval`: evaluate a checkpoint on val loss/bpb, HellaSwag or BLEU; returns the exit status."
-    ap = _Parser(prog="gpt2nb-eval", description="Evaluate a checkpoint: val loss/perplexity/bits per byte, HellaSwag, BLEU.")
+    ap = CommandParser(prog="gpt2nb-eval", description="Evaluate a checkpoint: val loss/perplexity/bits per byte, HellaSwag, BLEU.")
     ap.add_argument("--ckpt", required=True, help="run directory, checkpoint directory, or Hugging Face GPT-2 folder")
     ap.add_argument("--task", required=True, choices=["val", "hellaswag", "bleu"])
     ap.add_argument("--data", default=None, help="prepared data folder (val, bleu); HellaSwag file or folder (hellaswag)")

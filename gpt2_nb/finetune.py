@@ -8,7 +8,7 @@ import argparse, contextlib, dataclasses, json, re, sys
 from pathlib import Path
 
 from .bpe import atomic_write, gpt2_encoding
-from .data import default_name, encode_document, iter_documents, parse_count, prepare
+from .data import CommandParser, default_name, encode_document, iter_documents, parse_count, prepare
 from .evaluate import val_metrics
 from .model import GPTConfig, PRESETS
 from .sample import generate
@@ -148,13 +148,9 @@ def plot_perplexity(table: dict, path=None):
     return fig
 
 # %% ../nbs/08_finetune.ipynb #0378382a
-class _Parser(argparse.ArgumentParser):
-    "An ArgumentParser whose usage errors are one `error:` line (exit status 2)."
-    def error(self, message): self.exit(2, f"error: {message} (see {self.prog} --help)\n")
-
 def finetune_main(argv: list[str] | None = None) -> int:
     "`gpt2nb-finetune`: prepare a subset, fine-tune a checkpoint on it, compare perplexity and samples; the exit status."
-    ap = _Parser(prog="gpt2nb-finetune", description="Fine-tune a checkpoint on a subset (topic, min score) and compare before/after.")
+    ap = CommandParser(prog="gpt2nb-finetune", description="Fine-tune a checkpoint on a subset (topic, min score) and compare before/after.")
     ap.add_argument("--init-from", required=True, help="run folder, checkpoint folder or Hugging Face GPT-2 folder to start from")
     ap.add_argument("--source", default="builtin", help="'builtin', 'fineweb-edu', or a .parquet/.jsonl/.jsonl.gz/.txt file or folder")
     ap.add_argument("--topic", default=None, help="keep documents about this topic (math, science)")

@@ -14,6 +14,7 @@ from .bpe import EOT, gpt2_encoding
 from .attention import CausalSelfAttention
 from .block import Block
 from .model import GPT, GPTConfig, pick_device
+from .data import CommandParser
 from .train import load_model
 
 # %% auto #0
@@ -183,13 +184,9 @@ def generate(model: GPT, prompts, max_new_tokens: int = 100, stop_token: int | N
     return [r[:r.index(stop_token)] if stop_token in r else r for r in rows]
 
 # %% ../nbs/06_sample.ipynb #8e96cc32
-class _Parser(argparse.ArgumentParser):
-    "An ArgumentParser whose usage errors are one `error:` line (exit status 2)."
-    def error(self, message): self.exit(2, f"error: {message} (see {self.prog} --help)\n")
-
 def sample_main(argv: list[str] | None = None) -> int:
     "`gpt2nb-sample`: stream a continuation of `--prompt` from a checkpoint; returns the exit status."
-    ap = _Parser(prog="gpt2nb-sample", description="Stream a continuation of a prompt from a checkpoint.")
+    ap = CommandParser(prog="gpt2nb-sample", description="Stream a continuation of a prompt from a checkpoint.")
     ap.add_argument("--ckpt", required=True, help="run directory, checkpoint directory, or Hugging Face GPT-2 folder")
     ap.add_argument("--prompt", required=True, help="text to continue")
     ap.add_argument("--max-new-tokens", type=int, default=100)

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from .bpe import atomic_write, gpt2_encoding
-from .data import ShardLoader, prepare
+from .data import CommandParser, ShardLoader, prepare
 from .model import GPT, GPTConfig, PRESETS, pick_device
 
 # %% auto #0
@@ -459,11 +459,6 @@ def load_model(path, device=None) -> GPT:
     raise ValueError(f"{cf}: neither a gpt2_nb checkpoint nor a Hugging Face GPT-2 config")
 
 # %% ../nbs/05_train.ipynb #786931da
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        print(f"error: {message}", file=sys.stderr)
-        sys.exit(2)
-
 def _bool(s: str) -> bool:
     if s.lower() in ("1", "true", "yes", "on"): return True
     if s.lower() in ("0", "false", "no", "off"): return False
@@ -471,7 +466,7 @@ def _bool(s: str) -> bool:
 
 def parse_args(argv=None) -> tuple[TrainConfig, bool]:
     "The `TrainConfig` and the resume flag of a `gpt2nb-train` command line."
-    p = _Parser(prog="gpt2nb-train", allow_abbrev=False,
+    p = CommandParser(prog="gpt2nb-train", allow_abbrev=False,
                 description="Train GPT-2 (gpt2_nb). Several processes: accelerate launch --multi_gpu --num_processes N -m gpt2_nb.train ...")
     p.add_argument("--preset", default="tiny", help=f"one of {', '.join(TRAIN_PRESETS)} (default tiny)")
     p.add_argument("--resume", action="store_true", help="continue run_dir's latest checkpoint, with its recorded config")
