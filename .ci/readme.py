@@ -12,7 +12,7 @@ HEADER = "<!-- Generated from nbs/index.ipynb by .ci/readme.py: edit the noteboo
 def _text(x): return "".join(x) if isinstance(x, list) else x
 
 def render(nb_path=root/"nbs"/"index.ipynb"):
-    "Markdown cells as they are; code cells (minus `#|` directives) as python blocks with their text output."
+    "Markdown cells as they are; code cells (minus `#|` directives; none for `#| echo: false`) as python blocks with their text output."
     nb = json.loads(Path(nb_path).read_text())
     parts = []
     for cell in nb["cells"]:
@@ -23,14 +23,15 @@ def render(nb_path=root/"nbs"/"index.ipynb"):
             lines = [l for l in src.splitlines() if not l.startswith("#|")]
             code = "\n".join(lines).strip()
             if "#| hide" in src or not code: continue
-            parts.append(f"```python\n{code}\n```")
+            if "#| echo: false" not in src: parts.append(f"```python\n{code}\n```")
             outs = []
             for o in cell.get("outputs", []):
                 if o.get("output_type") == "stream": outs.append(_text(o["text"]))
                 elif "text/markdown" in o.get("data", {}): parts.append(_text(o["data"]["text/markdown"]).strip())
                 elif "text/plain" in o.get("data", {}): outs.append(_text(o["data"]["text/plain"]) + "\n")
             if outs: parts.append("```\n" + "".join(outs).rstrip("\n") + "\n```")
-    return HEADER + "\n\n".join(p for p in parts if p) + "\n"
+    text = "\n\n".join(p for p in parts if p)
+    return HEADER + text.replace("](images/", "](nbs/images/") + "\n"           # image links relative to nbs/
 
 if __name__ == "__main__":
     text, readme = render(), root/"README.md"
