@@ -6,7 +6,7 @@ Docs: https://gpt2nb.github.io/gpt2_nb/model.html.md"""
 
 # %% ../nbs/06_model.ipynb #15c5d795
 from __future__ import annotations
-import argparse, dataclasses, json, math, os, tempfile
+import argparse, dataclasses, json, math, os, pickle, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +58,9 @@ class GPTConfig:
                 raise ValueError(f"GPTConfig.{name} must be a positive integer, got {v!r}")
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
-        if not 0.0 <= self.dropout < 1.0: raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"GPTConfig.dropout must be a number in [0, 1), got {self.dropout!r}")
+        if not isinstance(self.bias, bool): raise ValueError(f"GPTConfig.bias must be true or false, got {self.bias!r}")
 
     @property
     def head_size(self) -> int: return self.n_embd // self.n_head
@@ -239,8 +241,7 @@ def load(cls: GPT, directory, device: str | torch.device | None = None) -> GPT:
             shapes = {k: tuple(sf.get_slice(k).get_shape()) for k in sf.keys()}
     except (SafetensorError, OSError, ValueError) as e: raise ValueError(f"{f}: not a readable safetensors file ({e})") from None
     device = torch.device("cpu") if device is None else pick_device(device)
-    with torch.device(device): model = cls(config)
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    with torch.device("meta"): expected = {k: tuple(v.shape) for k, v in cls(config).state_dict().items()}   # no memory yet
     shapes.setdefault("lm_head.weight", shapes.get("transformer.wte.weight"))        # the tied head is stored once
     shapes.setdefault("transformer.wte.weight", shapes["lm_head.weight"])
     for k in sorted(set(expected) | set(shapes)):
@@ -248,7 +249,9 @@ def load(cls: GPT, directory, device: str | torch.device | None = None) -> GPT:
             have = lambda s: "absent" if s is None else f"shape {s}"
             raise ValueError(f"{f}: weights do not match {d / 'config.json'}: {k} is {have(shapes.get(k))} in the file, "
                              f"{have(expected.get(k))} in the model")
-    load_model(model, f, strict=True, device=str(device))
+    with torch.device(device): model = cls(config)                   # the config agrees with the file: allocate
+    try: load_model(model, f, strict=True, device=str(device))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e: raise ValueError(f"{f}: unreadable weights ({e})") from None
     return model.eval()
 
 # %% ../nbs/06_model.ipynb #8a9f65ef
@@ -298,8 +301,9 @@ def _load_hf(name, source):
         except (OSError, ValueError) as e:
             raise ValueError(f"{str(name)!r} is neither a local folder nor a model on the Hugging Face Hub ({str(e).splitlines()[0]})") from None
         _config_from_hf(cfg, source)
+    from safetensors import SafetensorError
     try: return GPT2LMHeadModel.from_pretrained(str(p) if p.is_dir() else str(name), dtype=torch.float32)
-    except (OSError, ValueError, RuntimeError) as e:
+    except (OSError, ValueError, RuntimeError, SafetensorError, pickle.UnpicklingError) as e:
         raise ValueError(f"{source}: transformers could not load it ({str(e).splitlines()[0]})") from None
 
 @patch(cls_method=True)
