@@ -207,20 +207,7 @@ def _token_set(value, special: dict[str, int]) -> frozenset[str]:
     if value == "all": return frozenset(special)
     return frozenset([value] if isinstance(value, str) else value)
 
-@patch
-def _encode_chunk(self: BPETokenizer, chunk: str) -> list[int]:
-    "Ids of one regex chunk: the chunk's own token, else merge the lowest-rank adjacent pair until none is a token."
-    piece, ranks = chunk.encode("utf-8"), self.ranks
-    if (r := ranks.get(piece)) is not None: return [r]
-    parts = [piece[i:i+1] for i in range(len(piece))]
-    while len(parts) > 1:
-        best, at = None, 0
-        for i in range(len(parts) - 1):
-            r = ranks.get(parts[i] + parts[i+1])
-            if r is not None and (best is None or r < best): best, at = r, i
-        if best is None: break
-        parts[at:at+2] = [parts[at] + parts[at+1]]
-    return [ranks[p] for p in parts]
+_CACHED_CHUNK_CHARS = 128                    # longer chunks (a long run of one character) are rare: not worth their memory
 
 @patch
 def encode_ordinary(self: BPETokenizer, text: str) -> list[int]:
@@ -229,8 +216,10 @@ def encode_ordinary(self: BPETokenizer, text: str) -> list[int]:
     ids, cache = [], self._cache
     for chunk in self._split(_valid_utf8(text)):
         if (got := cache.get(chunk)) is None:
-            if len(cache) >= 1 << 18: cache.clear()
-            got = cache[chunk] = self._encode_chunk(chunk)
+            got = self._encode_chunk(chunk)
+            if len(chunk) <= _CACHED_CHUNK_CHARS:
+                if len(cache) >= 1 << 18: cache.clear()
+                cache[chunk] = got
         ids.extend(got)
     return ids
 
@@ -306,6 +295,12 @@ def load(cls: BPETokenizer, path: str | Path) -> BPETokenizer:
         return cls(tokens, {str(s): int(i) for s, i in payload["special_tokens"].items()}, str(payload["pattern"]))
     except (KeyError, TypeError, ValueError, AttributeError, regex.error) as e: raise ValueError(f"{path}: invalid tokenizer file: {e}") from None
 
+# %% ../nbs/01_bpe.ipynb #effc2957
+@patch
+def __reduce__(self: BPETokenizer):
+    "Pickle as the constructor's arguments; the regex splitter and the cache are rebuilt, not stored."
+    return type(self), (self.tokens, self.special_tokens, self.pattern)
+
 # %% ../nbs/01_bpe.ipynb #06fbf79c
 @patch(cls_method=True)
 def from_gpt2(cls: BPETokenizer) -> BPETokenizer:
@@ -322,6 +317,35 @@ def from_gpt2(cls: BPETokenizer) -> BPETokenizer:
         if tokens[r] != bytes(to_byte[c] for c in line.replace(" ", "")):
             raise ValueError(f"{files['vocab.bpe']}: merge {r - 256} ({line!r}) does not give token {r} of encoder.json")
     return cls(tokens, special, GPT2_PATTERN)
+
+# %% ../nbs/01_bpe.ipynb #2ab55439
+def _bpe_merge(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
+    "Ids of `piece` by BPE, lowest-rank pair first (leftmost on ties), in O(n log n): a heap of pairs over a linked list of parts."
+    n = len(piece)
+    end, prev = list(range(1, n + 1)), list(range(-1, n - 1))       # the part at byte i is piece[i:end[i]]; prev[i]: the one before
+    pair = [ranks.get(piece[i:i+2]) for i in range(n - 1)] + [None]  # rank of the part at i joined with the next
+    heap = [(r, i) for i, r in enumerate(pair) if r is not None]
+    heapq.heapify(heap)
+    while heap:
+        r, i = heapq.heappop(heap)
+        if pair[i] != r: continue                                    # stale: the part at i has changed since
+        j = end[i]; k = end[i] = end[j]; pair[j] = None             # part i swallows part j
+        if k < n: prev[k] = i
+        for p in (i, prev[i]):                                       # the two pairs that changed
+            if p < 0: continue
+            q = end[p]
+            pair[p] = ranks.get(piece[p:end[q]]) if q < n else None
+            if pair[p] is not None: heapq.heappush(heap, (pair[p], p))
+    ids, i = [], 0
+    while i < n: ids.append(ranks[piece[i:end[i]]]); i = end[i]
+    return ids
+
+@patch
+def _encode_chunk(self: BPETokenizer, chunk: str) -> list[int]:
+    "Ids of one regex chunk: the chunk's own token, else BPE from its bytes."
+    piece = chunk.encode("utf-8")
+    if (r := self.ranks.get(piece)) is not None: return [r]
+    return _bpe_merge(piece, self.ranks)
 
 # %% ../nbs/01_bpe.ipynb #516ffa91
 @patch
