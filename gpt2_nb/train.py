@@ -13,18 +13,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .core import (CHECKPOINT_NAME, CommandParser, add_dataclass_flags, atomic_write, checkpoint_dir, find_shared_data,
-                          latest_checkpoint, peak_flops, read_config_file, run_command, setting)
+from .core import (CHECKPOINT_NAME, CommandParser, add_dataclass_flags, atomic_write, checkpoint_dir, checkpoints,
+                          find_shared_data, latest_checkpoint, peak_flops, read_config_file, run_command, setting)
 from .data import ShardLoader, data_encoder, default_name, prepare, read_manifest
 from .bigram import evaluate_loss, prepare_with_bpe
 from .model import GPT, GPTConfig, PRESETS, export_hf, greedy, load_model
 
 # %% auto #0
-__all__ = ['TRAIN_PRESETS', 'TrainConfig', 'make_accelerator', 'make_loaders', 'Callback', 'Trainer', 'ClipGrad', 'lr_at',
-           'Schedule', 'Evaluate', 'Throughput', 'read_metrics', 'plot_metrics', 'resolved_config', 'Metrics',
-           'Progress', 'rng_state', 'set_rng_state', 'save_checkpoint', 'read_checkpoint', 'Checkpoints', 'ExportHF',
-           'NonFiniteLossError', 'NaNGuard', 'train', 'train_parser', 'parse_args', 'train_main', 'course_sources',
-           'course_config', 'course_model']
+__all__ = ['TRAIN_PRESETS', 'TrainConfig', 'make_accelerator', 'make_loaders', 'RunLock', 'Callback', 'Trainer', 'ClipGrad',
+           'lr_at', 'Schedule', 'Evaluate', 'Throughput', 'read_metrics', 'plot_metrics', 'resolved_config', 'Metrics',
+           'Progress', 'rng_state', 'set_rng_state', 'finite_weights', 'save_checkpoint', 'read_checkpoint',
+           'Checkpoints', 'ExportHF', 'NonFiniteLossError', 'last_good_checkpoint', 'NaNGuard', 'train', 'train_parser',
+           'parse_args', 'train_main', 'course_sources', 'course_config', 'course_model']
 
 # %% ../nbs/07_train.ipynb #5fa55273
 @dataclass
@@ -52,7 +52,7 @@ class TrainConfig:
     sample_tokens: int = setting(24, "length of the greedy sample at each evaluation (0 = none)")
     sample_prompt: str = setting("The", "the prompt of those samples")
     ckpt_every: int = setting(50, "steps between checkpoints (one is always written at the end)")
-    keep_last: int = setting(2, "checkpoints kept")
+    keep_last: int = setting(2, "checkpoints kept, besides the one that ended each run (marked final)")
     seed: int = setting(0, "seed of the initialisation and of the data order")
     mixed_precision: str = setting("auto", "auto is bf16 on CUDA, fp32 on the CPU", choices=("auto", "no", "bf16", "fp16"))
     compile: bool = setting(False, "torch.compile the training module (evaluation uses the plain one)")
@@ -77,8 +77,14 @@ class TrainConfig:
             values = [v.strip() for v in value.split(",") if v.strip()] if f.metadata["several"] else [value]
             if allowed and (bad := [v for v in values if v not in allowed]):
                 raise ValueError(f"TrainConfig.{f.name}: {bad[0]!r} is not one of {', '.join(allowed)}")
-        if not (self.max_lr > 0 and 0 <= self.min_lr_ratio <= 1 and self.grad_clip >= 0):
-            raise ValueError(f"need max_lr > 0, 0 <= min_lr_ratio <= 1, grad_clip >= 0; got {self.max_lr}, {self.min_lr_ratio}, {self.grad_clip}")
+        for f in dataclasses.fields(self):                  # an inf or nan setting makes every later number NaN
+            if type(f.default) is float and not math.isfinite(getattr(self, f.name)):
+                raise ValueError(f"TrainConfig.{f.name} must be a finite number, got {getattr(self, f.name)}")
+        for name, ok, rule in [("max_lr", self.max_lr > 0, "> 0"), ("min_lr_ratio", 0 <= self.min_lr_ratio <= 1, "in [0, 1]"),
+                               ("dropout", 0 <= self.dropout < 1, "in [0, 1)"), ("weight_decay", self.weight_decay >= 0, ">= 0"),
+                               ("beta1", 0 <= self.beta1 < 1, "in [0, 1)"), ("beta2", 0 <= self.beta2 < 1, "in [0, 1)"),
+                               ("grad_clip", self.grad_clip >= 0, ">= 0"), ("peak_flops", self.peak_flops >= 0, ">= 0")]:
+            if not ok: raise ValueError(f"TrainConfig.{name} must be {rule}, got {getattr(self, name)}")
 
     def gpt_config(self, vocab_size: int = 50257) -> GPTConfig:
         "The model's `GPTConfig` for data with `vocab_size` tokens (checked against `seq_len`)."
@@ -160,6 +166,24 @@ def make_loaders(cfg: TrainConfig, accelerator) -> tuple[ShardLoader, ShardLoade
     return (ShardLoader(data_dir, cfg.micro_batch, cfg.seq_len, split="train", **kw),
             ShardLoader(data_dir, cfg.micro_batch, cfg.seq_len, split="val", shuffle=False, **kw))
 
+# %% ../nbs/07_train.ipynb #c0a1e002
+class RunLock:
+    "An exclusive OS lock on `run_dir` (`flock` on `run_dir/.lock`, which names the holder's PID), until `release()` or the process ends."
+    def __init__(self, run_dir):
+        import fcntl
+        self.path = Path(run_dir)/".lock"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = open(self.path, "a+")
+        try: fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.seek(0); pid = self.file.read().strip() or "unknown"; self.file.close()
+            raise RuntimeError(f"{run_dir} is in use by another run (pid {pid}); wait for it or choose another --run_dir") from None
+        self.file.truncate(0); self.file.write(f"{os.getpid()}\n"); self.file.flush()
+
+    def release(self):
+        "Give the folder up (emptying the PID first)."
+        if not self.file.closed: self.file.truncate(0); self.file.close()
+
 # %% ../nbs/07_train.ipynb #5ce97734
 class Callback:
     "A capability of the training loop: `Trainer` calls its methods named after events (`before_step`, `after_backward`, ...)."
@@ -175,14 +199,20 @@ class Trainer:
         self.accum = cfg.grad_accum_steps(self.world)
         self.train_loader, self.val_loader = make_loaders(cfg, acc)
         self.gpt_config = cfg.gpt_config(self.train_loader.vocab_size)
-        set_seed(cfg.seed)
-        self.raw = GPT(self.gpt_config)
-        self.step, self.record, self.history = 0, {}, []
-        self.event("after_model")                            # weights loaded or frozen before the optimizer sees them
-        self.model = acc.prepare(self.raw)
-        self.raw = acc.unwrap_model(self.model)
-        opt = self.raw.configure_optimizers(cfg.weight_decay, cfg.max_lr, (cfg.beta1, cfg.beta2), self.device.type)
-        self.optimizer = acc.prepare(opt)
+        self.lock = RunLock(cfg.run_dir) if self.main else None   # the others wait for it at the barrier
+        acc.wait_for_everyone()
+        try:
+            set_seed(cfg.seed)
+            self.raw = GPT(self.gpt_config)
+            self.step, self.record, self.history = 0, {}, []
+            self.event("after_model")                        # weights loaded or frozen before the optimizer sees them
+            self.model = acc.prepare(self.raw)
+            self.raw = acc.unwrap_model(self.model)
+            opt = self.raw.configure_optimizers(cfg.weight_decay, cfg.max_lr, (cfg.beta1, cfg.beta2), self.device.type)
+            self.optimizer = acc.prepare(opt)
+        except BaseException:
+            if self.lock: self.lock.release()
+            raise
 
     def event(self, name: str):
         for cb in self.cbs:
@@ -220,7 +250,9 @@ class Trainer:
             self.event("before_fit")
             while self.step < self.cfg.max_steps: self.train_step()
             self.event("after_fit")
-        finally: self.event("cleanup")
+        finally:
+            self.event("cleanup")
+            if self.lock: self.lock.release()
         return self
 
 # %% ../nbs/07_train.ipynb #aac1af59
@@ -283,13 +315,17 @@ class Throughput(Callback):
         t.record["tokens_per_s"] = round(tps, 1)
         if self.peak: t.record["mfu"] = round(t.raw.estimate_mfu(tps, self.peak * t.world, t.cfg.seq_len), 4)
 
+def _json_line(rec: dict) -> str:
+    "`rec` as one line of strict JSON: a float that is not finite (NaN, inf), which JSON cannot hold, is written as null."
+    return json.dumps({k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in rec.items()}, allow_nan=False) + "\n"
+
 def read_metrics(path) -> list[dict]:
-    "The records of a `metrics.jsonl` (a last line cut short by a crash is skipped)."
+    "The records of a `metrics.jsonl` (a last line cut short by a crash is skipped; a bare NaN of older files reads as None)."
     path, out = Path(path), []
     if not path.is_file(): return out
     for line in path.read_text().splitlines():
         with contextlib.suppress(json.JSONDecodeError):
-            if line.strip(): out.append(json.loads(line))
+            if line.strip(): out.append(json.loads(line, parse_constant=lambda _: None))
     return out
 
 def plot_metrics(records: list[dict], path) -> Path:
@@ -334,20 +370,20 @@ class Metrics(Callback):
         kept = [r for r in read_metrics(self.path) if r["step"] < t.step] if t.step else []
         if t.main:
             atomic_write(run_dir/"config.json", json.dumps(resolved_config(t), indent=2) + "\n")
-            atomic_write(self.path, "".join(json.dumps(r) + "\n" for r in kept))
+            atomic_write(self.path, "".join(map(_json_line, kept)))
         t.history[:0] = kept
         if self.trackers:
             t.accelerator.init_trackers(run_dir.name, config={k: v for k, v in _flat(resolved_config(t)).items()
                                                               if isinstance(v, (int, float, str, bool))})
     def after_step(self, t):                             # the step's record, now with its throughput
         if t.main:
-            with open(self.path, "a") as f: f.write(json.dumps(t.record) + "\n")
+            with open(self.path, "a") as f: f.write(_json_line(t.record))
         if self.trackers: self._track(t, t.record, "train")
     def after_log(self, t):                              # evaluation records (steps write theirs in after_step)
         rec = t.logged
         if "val_loss" not in rec: return
         if t.main:
-            with open(self.path, "a") as f: f.write(json.dumps(rec) + "\n")
+            with open(self.path, "a") as f: f.write(_json_line(rec))
             plot_metrics(t.history, Path(t.cfg.run_dir)/"loss.png")
         if self.trackers: self._track(t, rec, "val")
     def _track(self, t, rec, group):                     # train/loss, train/lr, ..., val/loss, val/sample (text), ...
@@ -390,10 +426,17 @@ def set_rng_state(st: dict):
     if "cuda" in st and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st["cuda"])
 
 # %% ../nbs/07_train.ipynb #9f37a114
+def finite_weights(t) -> bool:
+    "Whether every weight of trainer `t` is finite, on every process: one pass over the weights."
+    ok = torch.stack([torch.isfinite(p.to_local() if hasattr(p, "to_local") else p).all() for p in t.model.parameters()]).all()
+    return t.accelerator.reduce(ok.float(), "sum").item() == t.world
+
 def save_checkpoint(t, tokenizer=None) -> Path:
-    "Write the checkpoint of trainer `t` after `t.step` steps (every process takes part), atomically; keep the newest `keep_last`; `tokenizer`: the data's tokenizer file, saved beside the weights."
+    "Write the checkpoint of trainer `t` after `t.step` steps (every process takes part), atomically, never of non-finite weights; keep the newest `keep_last` and every run's final one; `tokenizer`: the data's tokenizer file, saved beside the weights."
     from accelerate.utils import DistributedType
     acc, step = t.accelerator, t.step
+    if not (math.isfinite(t.record.get("loss", 0.0)) and finite_weights(t)):
+        raise ValueError(f"step {step}: the weights or the loss are not finite; no checkpoint written")
     final = checkpoint_dir(t.cfg.run_dir, step)
     ckdir, tmp = final.parent, final.parent/f".tmp_{final.name}"
     fsdp = acc.distributed_type == DistributedType.FSDP
@@ -411,6 +454,7 @@ def save_checkpoint(t, tokenizer=None) -> Path:
         state = {"step": step, "scheduler": {"kind": "lr_at", "step": step}, "config": resolved_config(t), "world_size": t.world}
         if not fsdp: state["optimizer"] = t.optimizer.state_dict()
         torch.save(state, tmp/"state.pt")
+        if step == t.cfg.max_steps: (tmp/"final").write_text(f"the end of a run of max_steps {step}: keep_last does not remove it\n")
     if fsdp: torch.save(t.optimizer.state_dict(), tmp/f"optimizer_{t.rank:03d}.pt")   # sharded: one per process
     torch.save({"rng": rng_state(), "train_loader": t.train_loader.state_dict()}, tmp/f"rank_{t.rank:03d}.pt")
     acc.wait_for_everyone()
@@ -419,8 +463,8 @@ def save_checkpoint(t, tokenizer=None) -> Path:
         if final.exists(): os.replace(final, old)
         os.replace(tmp, final)
         shutil.rmtree(old, ignore_errors=True)
-        done = sorted(p for p in ckdir.iterdir() if CHECKPOINT_NAME.match(p.name))
-        for p in done[:-t.cfg.keep_last]: shutil.rmtree(p, ignore_errors=True)
+        for p in checkpoints(t.cfg.run_dir)[:-t.cfg.keep_last]:
+            if not (p/"final").is_file(): shutil.rmtree(p, ignore_errors=True)
     acc.wait_for_everyone()
     return final
 
@@ -447,16 +491,25 @@ class Checkpoints(Callback):
     "Save a checkpoint every `ckpt_every` steps and at the end; with `resume`, continue from the newest one."
     order = 50                                          # saves once the step's record is written
     def __init__(self, cfg: TrainConfig, resume: bool = False):
-        self.ckpt = latest_checkpoint(cfg.run_dir)
-        if resume and self.ckpt is None: raise FileNotFoundError(f"{cfg.run_dir}: no checkpoint to resume from")
-        if not resume and self.ckpt is not None:
-            raise ValueError(f"{cfg.run_dir} already holds checkpoints: add --resume to continue that run, or choose another --run_dir")
         self.resume = resume
+        self.find(cfg.run_dir)                          # before the trainer is built ...
+
+    def find(self, run_dir):
+        "The checkpoint to resume from: the newest; an error if there is none to resume, or one where a new run would start."
+        self.ckpt = latest_checkpoint(run_dir)
+        if self.resume and self.ckpt is None: raise FileNotFoundError(f"{run_dir}: no checkpoint to resume from")
+        if not self.resume and self.ckpt is not None:
+            raise ValueError(f"{run_dir} already holds checkpoints: add --resume to continue that run, or choose another --run_dir")
 
     def after_model(self, t):                           # before the model is wrapped: weights, data position, RNGs, step
+        self.find(t.cfg.run_dir)                        # ... and again under the run's lock: another run may have written since
         if not self.resume: return
         loaded, self.state, rank_state = read_checkpoint(self.ckpt, t.rank, t.world)
         if loaded.config != t.gpt_config: raise ValueError(f"{self.ckpt}: its model {loaded.config} differs from this run's {t.gpt_config}")
+        planned = self.state.get("config", {}).get("max_steps", self.state["step"])
+        if t.cfg.max_steps < planned:
+            raise ValueError(f"{self.ckpt}: max_steps {t.cfg.max_steps} is below the run's {planned}: a resumed run can be "
+                             "extended, not shortened (train a new run for a shorter schedule)")
         t.raw.load_state_dict(loaded.state_dict())
         t.train_loader.load_state_dict(rank_state["train_loader"])
         set_rng_state(rank_state["rng"])
@@ -482,16 +535,29 @@ class ExportHF(Callback):
 class NonFiniteLossError(RuntimeError):
     "The training loss or the gradient norm became NaN or infinite."
 
+def last_good_checkpoint(run_dir) -> Path | None:
+    "The newest complete checkpoint of `run_dir` whose saved weights (`model.safetensors`) are all finite, or None."
+    from safetensors import SafetensorError, safe_open
+    for ck in reversed(checkpoints(run_dir)):
+        try:
+            with safe_open(str(ck/"model.safetensors"), "pt") as f:
+                if all(torch.isfinite(f.get_tensor(k)).all() for k in f.keys()): return ck
+        except (SafetensorError, OSError): pass          # unreadable: not good either
+    return None
+
 class NaNGuard(Callback):
-    "Stop the run, before the weights change, when the loss or the gradient norm is not finite."
-    order = 10                                           # after ClipGrad has measured the norm
+    "Stop the run when the loss or the gradient norm is not finite (before the weights change), or the weights (before a checkpoint)."
+    order = 10                                           # after ClipGrad has measured the norm; before Metrics, Checkpoints
     def after_backward(self, t):
         loss, norm = t.record["loss"], t.record.get("grad_norm", 0.0)
         if math.isfinite(loss) and math.isfinite(norm): return
         what, value = ("loss", loss) if not math.isfinite(loss) else ("gradient norm", norm)
-        ck = latest_checkpoint(t.cfg.run_dir)
-        raise NonFiniteLossError(f"{what} is {value} at step {t.step}: training stopped; last good checkpoint: "
-                                 f"{ck if ck else 'none'} (lower --max_lr, then --resume)")
+        self.stop(t, f"{what} is {value} at step {t.step}")
+    def after_step(self, t):
+        if not finite_weights(t): self.stop(t, f"the weights are not finite after step {t.step}")
+    def stop(self, t, what):
+        ck = last_good_checkpoint(t.cfg.run_dir)
+        raise NonFiniteLossError(f"{what}: training stopped; last good checkpoint: {ck or 'none'} (lower --max_lr, then --resume)")
 
 # %% ../nbs/07_train.ipynb #99abef13
 def train(cfg: TrainConfig, callbacks=(), resume: bool = False) -> dict:
