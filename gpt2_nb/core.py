@@ -137,7 +137,9 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
         if torch.cuda.is_available(): return torch.device("cuda")
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available(): return torch.device("mps")
         return torch.device("cpu")
-    dev = torch.device(device)
+    try: dev = torch.device(device)
+    except (RuntimeError, TypeError): raise ValueError(f"unknown device {str(device)!r}: use cpu, cuda, cuda:N or mps") from None
+    if dev.type not in ("cpu", "cuda", "mps"): raise ValueError(f"unsupported device {str(device)!r}: use cpu, cuda, cuda:N or mps")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {str(device)!r} requested but CUDA is not available")
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):

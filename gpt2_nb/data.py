@@ -374,6 +374,14 @@ def read_manifest(data_dir: str | Path) -> dict:
     except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ValueError(f"{path}: not a valid manifest ({e})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ValueError(f"{path}: not a gpt2_nb shard manifest (format {FORMAT!r} expected)")
+    if not isinstance(manifest.get("shards"), list): raise ValueError(f"{path}: 'shards' must be a list of shard records")
+    for i, s in enumerate(manifest["shards"]):
+        tokens = s.get("tokens") if isinstance(s, dict) else None
+        if not (isinstance(s, dict) and isinstance(s.get("file"), str) and s.get("split") in ("train", "val")
+                and isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 0):
+            raise ValueError(f"{path}: shard record {i} needs a 'file', a 'split' (train or val) and a 'tokens' count")
+        if Path(s["file"]).name != s["file"] or s["file"] in ("", ".", ".."):    # a name inside this folder, never a path
+            raise ValueError(f"{path}: shard record {i} names {s['file']!r}, outside the data folder")
     return manifest
 
 # %% ../nbs/02_data.ipynb #081b0aac

@@ -111,6 +111,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict, source="config") -> TrainConfig:
         "The config of a settings dict (a config file, or a run's `config.json`: its resolved `gpt` etc. are skipped); errors name `source`."
+        if not isinstance(d, dict): raise ValueError(f"{source}: expected a mapping of settings, got {type(d).__name__}")
         fields = {f.name for f in dataclasses.fields(cls)}
         recorded = {"format", "gpt", "world_size", "grad_accum_steps"} if d.get("format") == "gpt2_nb-train" else set()
         if unknown := set(d) - fields - recorded: raise ValueError(f"{source}: unknown TrainConfig field(s): {', '.join(sorted(unknown))}")
@@ -172,6 +173,7 @@ class RunLock:
     def __init__(self, run_dir):
         import fcntl
         self.path = Path(run_dir)/".lock"
+        if Path(run_dir).exists() and not Path(run_dir).is_dir(): raise NotADirectoryError(f"{run_dir}: a file, not a run folder")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.file = open(self.path, "a+")
         try: fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
