@@ -174,6 +174,7 @@ class RunLock:
         import fcntl
         self.path = Path(run_dir)/".lock"
         if Path(run_dir).exists() and not Path(run_dir).is_dir(): raise NotADirectoryError(f"{run_dir}: a file, not a run folder")
+        self.made, self.had_file = not Path(run_dir).exists(), self.path.exists()   # a run refused at its start leaves no trace
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.file = open(self.path, "a+")
         try: fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -182,9 +183,12 @@ class RunLock:
             raise RuntimeError(f"{run_dir} is in use by another run (pid {pid}); wait for it or choose another --run_dir") from None
         self.file.truncate(0); self.file.write(f"{os.getpid()}\n"); self.file.flush()
 
-    def release(self):
-        "Give the folder up (emptying the PID first)."
+    def release(self, undo: bool = False):
+        "Give the folder up (emptying the PID first); `undo`: also remove what this lock made (its file; the folder, if empty)."
         if not self.file.closed: self.file.truncate(0); self.file.close()
+        if undo and not self.had_file:
+            self.path.unlink(missing_ok=True)
+            if self.made and not any(self.path.parent.iterdir()): self.path.parent.rmdir()
 
 # %% ../nbs/07_train.ipynb #5ce97734
 class Callback:
@@ -213,7 +217,7 @@ class Trainer:
             opt = self.raw.configure_optimizers(cfg.weight_decay, cfg.max_lr, (cfg.beta1, cfg.beta2), self.device.type)
             self.optimizer = acc.prepare(opt)
         except BaseException:
-            if self.lock: self.lock.release()
+            if self.lock: self.lock.release(undo=True)
             raise
 
     def event(self, name: str):
