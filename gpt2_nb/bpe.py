@@ -296,10 +296,10 @@ def load(cls: BPETokenizer, path: str | Path) -> BPETokenizer:
     except (KeyError, TypeError, ValueError, AttributeError, regex.error) as e: raise ValueError(f"{path}: invalid tokenizer file: {e}") from None
 
 # %% ../nbs/01_bpe.ipynb #effc2957
-@patch
-def __reduce__(self: BPETokenizer):
+def _reduce(self: BPETokenizer):
     "Pickle as the constructor's arguments; the regex splitter and the cache are rebuilt, not stored."
     return type(self), (self.tokens, self.special_tokens, self.pattern)
+BPETokenizer.__reduce__ = _reduce
 
 # %% ../nbs/01_bpe.ipynb #06fbf79c
 @patch(cls_method=True)
