@@ -270,6 +270,7 @@ CPU_RUNGS = ("fp32", "sdpa", "pad-vocab", "fused-adamw")
 
 def largest_batch(cfg: BenchConfig, limit: int = 128) -> int:
     "The largest power-of-two batch ≥ `cfg.batch_size` (≤ `limit`) whose training step fits (tried on CUDA, estimated on CPU)."
+    if limit < cfg.batch_size: raise ValueError(f"the largest batch to try, {limit}, is below the batch size {cfg.batch_size}")
     best, b = None, cfg.batch_size
     while b <= limit:
         try: benchmark(dataclasses.replace(cfg, batch_size=b, steps=1, warmup=0, compile=False))
@@ -337,14 +338,14 @@ def plot_ladder(rows: list[dict], path, title: str | None = None) -> Path:
 # %% ../nbs/11_speed.ipynb #c043
 def _parser() -> argparse.ArgumentParser:
     p = CommandParser(prog="gpt2nb-bench", description="Time GPT-2 training steps: ms/step, tokens/s, MFU, peak memory.")
-    p.add_argument("--preset", default="mini", help=f"model preset: {', '.join(PRESETS)} (default mini)")
+    p.add_argument("--preset", default="mini", choices=list(PRESETS), metavar="PRESET", help=f"model preset: {', '.join(PRESETS)} (default mini)")
     p.add_argument("--batch-size", type=int, default=4, help="micro-batch size (default 4)")
     p.add_argument("--seq-len", type=int, default=None, help="tokens per sequence (default: the preset's block_size)")
     p.add_argument("--steps", type=int, default=10, help="timed steps (default 10)")
     p.add_argument("--warmup", type=int, default=3, help="untimed warm-up steps (default 3)")
-    p.add_argument("--dtype", default=None, help="fp32, tf32 or bf16 (default: bf16 on CUDA, fp32 elsewhere)")
+    p.add_argument("--dtype", default=None, choices=DTYPES, help="fp32, tf32 or bf16 (default: bf16 on CUDA, fp32 elsewhere)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False, help="torch.compile the model")
-    p.add_argument("--attn", default="sdpa", help="sdpa (flash attention) or manual (written out)")
+    p.add_argument("--attn", default="sdpa", choices=ATTN_IMPLS, help="sdpa (flash attention) or manual (written out)")
     p.add_argument("--pad-vocab", action=argparse.BooleanOptionalAction, default=False, help="pad the vocabulary to a multiple of 64 (50,304)")
     p.add_argument("--fused-adamw", action=argparse.BooleanOptionalAction, default=True, help="fused AdamW kernel")
     p.add_argument("--peak-tflops", type=float, default=None, help="peak TFLOP/s for MFU (default: detected GPU's bf16 peak)")
@@ -361,10 +362,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def bench_main(argv: list[str] | None = None) -> int:
     "The `gpt2nb-bench` command; returns the exit status."
-    a = _parser().parse_args(argv)
-    def body():
-        if a.plot and not a.ladder: raise ValueError("--plot needs --ladder")
-        if a.vs_hf and a.ladder: raise ValueError("use either --vs-hf or --ladder, not both")
+    p = _parser()
+    a = p.parse_args(argv)                                   # bad flags: usage errors, exit status 2
+    if a.plot and not a.ladder: p.error("--plot needs --ladder")
+    if a.vs_hf and a.ladder: p.error("use either --vs-hf or --ladder, not both")
+    names = [n for n, _, _ in LADDER]
+    if a.ladder and a.ladder != "default" and (bad := [r.strip() for r in a.ladder.split(",") if r.strip() not in names]):
+        p.error(f"unknown ladder rungs {bad}; choose from {names}")
+    def body():                                              # what only running finds out: exit status 1
+        for flag, path in (("--json", a.json), ("--plot", a.plot)):
+            if path and Path(path).is_dir(): raise IsADirectoryError(f"{path}: a folder; {flag} names the file to write")
         cfg = BenchConfig(a.preset, a.batch_size, a.seq_len, a.steps, a.warmup, a.dtype, a.compile, a.attn, a.pad_vocab,
                           a.fused_adamw, a.device, a.peak_tflops, a.threads)
         if a.ladder:

@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['DTYPES', 'GPU_PEAK_FLOPS', 'CHECKPOINT_NAME', 'find_shared_data', 'atomic_write', 'CommandParser', 'parse_count',
-           'require', 'run_command', 'setting', 'add_dataclass_flags', 'read_config_file', 'pick_device',
+__all__ = ['DTYPES', 'GPU_PEAK_FLOPS', 'CHECKPOINT_NAME', 'find_shared_data', 'fsync_dir', 'atomic_write', 'CommandParser',
+           'parse_count', 'require', 'run_command', 'setting', 'add_dataclass_flags', 'read_config_file', 'pick_device',
            'autocast_context', 'peak_flops', 'checkpoint_dir', 'checkpoints', 'latest_checkpoint', 'is_run_dir',
            'num_threads', 'eval_mode']
 
@@ -33,6 +33,12 @@ def find_shared_data(*parts: str) -> Path | None:
     return None
 
 # %% ../nbs/00_core.ipynb #736dcbca
+def fsync_dir(folder: str | Path):
+    "Flush `folder`'s entries (the names of files created or renamed in it) to disk."
+    fd = os.open(folder, os.O_RDONLY)
+    try: os.fsync(fd)
+    finally: os.close(fd)
+
 def atomic_write(path: str | Path, content) -> Path:
     "Write `content` (str, bytes, or a function called with a temporary path) to `path` atomically; returns the path."
     path = Path(path)
@@ -47,6 +53,7 @@ def atomic_write(path: str | Path, content) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)                                              # and the new name on disk too
     return path
 
 # %% ../nbs/00_core.ipynb #23518c28

@@ -21,16 +21,17 @@ from .core import CommandParser, atomic_write, parse_count, run_command
 from .bpe import EOT, BPETokenizer, gpt2_encoding
 
 # %% auto #0
-__all__ = ['EOT_ID', 'SOURCE_SUFFIXES', 'FINEWEB_EDU', 'TOPICS', 'BUILTIN_CORPUS', 'FORMAT', 'DEFAULT_VAL_TOKENS',
-           'BUILTIN_VAL_TOKENS', 'source_files', 'read_files', 'topic_keywords', 'topic_match', 'doc_filter',
-           'builtin_corpus', 'iter_documents', 'document_encoder', 'encode_document', 'encode_documents', 'write_shard',
-           'default_name', 'tokenizer_record', 'prepare', 'data_encoder', 'read_manifest', 'prepare_parser',
-           'prepare_main', 'open_shard', 'ShardLoader']
+__all__ = ['EOT_ID', 'SOURCE_SUFFIXES', 'FINEWEB_EDU', 'FINEWEB_EDU_REVISION', 'TOPICS', 'BUILTIN_CORPUS', 'FORMAT',
+           'DEFAULT_VAL_TOKENS', 'BUILTIN_VAL_TOKENS', 'source_files', 'read_files', 'topic_keywords', 'topic_match',
+           'doc_filter', 'builtin_corpus', 'iter_documents', 'document_encoder', 'encode_document', 'encode_documents',
+           'write_shard', 'source_fingerprint', 'default_name', 'tokenizer_record', 'prepare', 'data_encoder',
+           'read_manifest', 'prepare_parser', 'prepare_main', 'open_shard', 'ShardLoader']
 
 # %% ../nbs/02_data.ipynb #59493539
 EOT_ID = 50256                       # `<|endoftext|>`, GPT-2's only special token
 SOURCE_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".txt")
 FINEWEB_EDU = "HuggingFaceFW/fineweb-edu"
+FINEWEB_EDU_REVISION = "main"          # the Hub revision streamed (and recorded in manifests)
 
 def _suffix(path: Path) -> str | None:
     name = path.name.lower()
@@ -151,7 +152,7 @@ def builtin_corpus() -> Path:
 # %% ../nbs/02_data.ipynb #ade12b8d
 def _read_fineweb(config_name: str) -> Iterator[dict]:
     from datasets import load_dataset
-    try: rows = iter(load_dataset(FINEWEB_EDU, name=config_name, split="train", streaming=True))
+    try: rows = iter(load_dataset(FINEWEB_EDU, name=config_name, split="train", streaming=True, revision=FINEWEB_EDU_REVISION))
     except Exception as e:
         raise ConnectionError(f"fineweb-edu: cannot stream {FINEWEB_EDU} ({config_name}): {e}; offline, use the "
                               "'builtin' source or local FineWeb-EDU parquet files") from None
@@ -245,6 +246,33 @@ def _source_id(source) -> str | list:
     if isinstance(source, (list, tuple)): return [_source_id(s) for s in source]
     return str(source) if str(source) in ("builtin", "fineweb-edu") else str(Path(source).expanduser().resolve())
 
+def _file_record(path: Path, shown: str | None = None) -> dict:
+    st = path.stat()
+    return dict(path=shown or str(path.resolve()), size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=_sha256(path))
+
+def source_fingerprint(source: str | Path | list, config_name: str = "sample-10BT") -> dict:
+    "What `prepare` read: each source file's path, size, mtime (ns) and sha256; for 'fineweb-edu' the Hub dataset, config and revision."
+    fp = dict(files=[], hub=[])
+    for s in source if isinstance(source, (list, tuple)) else [source]:
+        if str(s) == "fineweb-edu": fp["hub"].append(dict(dataset=FINEWEB_EDU, config_name=config_name, revision=FINEWEB_EDU_REVISION))
+        elif str(s) == "builtin": fp["files"].append(_file_record(builtin_corpus(), "/".join(("gpt2_nb", *BUILTIN_CORPUS))))
+        else: fp["files"] += [_file_record(f) for f in source_files(s)]
+    return fp
+
+def _source_changes(old, new: dict) -> list[str]:
+    "How the source fingerprint `new` differs from a manifest's `old` one, in words (empty: the same)."
+    if not isinstance(old, dict): return ["its manifest.json records no source fingerprint (written by an older gpt2_nb)"]
+    was = {f.get("path"): f for f in old.get("files", []) if isinstance(f, dict)}
+    now = {f["path"]: f for f in new["files"]}
+    out = [f"source file {p} was removed" for p in was if p not in now]
+    out += [f"a source file was added: {p}" for p in now if p not in was]
+    for p, f in now.items():
+        if p in was and (what := [k.removesuffix("_ns") for k in ("size", "mtime_ns", "sha256") if was[p].get(k) != f[k]]):
+            out.append(f"source file {p} changed ({'/'.join(what)})")
+    hub = lambda hs: ", ".join(f"{h.get('dataset')} {h.get('config_name')}@{h.get('revision')}" for h in hs or []) or "none"
+    if old.get("hub") != new["hub"]: out.append(f"the Hub source differs (then {hub(old.get('hub'))}, now {hub(new['hub'])})")
+    return out or (["the source differs"] if old != new else [])
+
 def default_name(source: str | Path, config_name: str = "sample-10BT") -> str:
     "Dataset name used for shard files and the default output folder."
     if isinstance(source, (list, tuple)): return "-".join(default_name(s, config_name) for s in source)
@@ -274,8 +302,8 @@ def prepare(source: str | Path, out_dir: str | Path, *, name: str | None = None,
             val_tokens: int | None = None, max_tokens: int | None = None, workers: int | None = None,
             min_score: float | None = None, language: str | None = None, topic: str | None = None,
             config_name: str = "sample-10BT", tokenizer: str | Path | None = None, start_method: str | None = None,
-            progress: bool = True, on_shard: Callable[[dict], None] | None = None) -> dict:
-    "Tokenise `source` into uint16 .npy shards + manifest.json in `out_dir` (resumable); returns the manifest."
+            progress: bool = True, on_shard: Callable[[dict], None] | None = None, overwrite: bool = False) -> dict:
+    "Tokenise `source` into uint16 .npy shards + manifest.json in `out_dir` (resumable; `overwrite`: start afresh); returns the manifest."
     _check_count("shard_tokens", shard_tokens); _check_count("val_tokens", val_tokens, 0)
     _check_count("max_tokens", max_tokens); _check_count("workers", workers)
     if val_tokens is None: val_tokens = BUILTIN_VAL_TOKENS if str(source) == "builtin" else DEFAULT_VAL_TOKENS
@@ -287,14 +315,20 @@ def prepare(source: str | Path, out_dir: str | Path, *, name: str | None = None,
     out_dir = Path(out_dir)
     settings = dict(format=FORMAT, name=name, source=_source_id(source),
                     config_name=config_name if str(source) == "fineweb-edu" else None,
+                    fingerprint=source_fingerprint(source, config_name),
                     filters=dict(min_score=min_score, language=language, topic=topic),
                     tokenizer=tokenizer_record(tokenizer),
                     dtype="uint16", shard_tokens=shard_tokens, val_tokens=val_tokens, max_tokens=max_tokens)
+    if out_dir.exists() and not out_dir.is_dir(): raise NotADirectoryError(f"{out_dir}: a file, not an output folder")
     shards: list[dict] = []
-    if (out_dir/"manifest.json").exists():
-        old = read_manifest(out_dir)
-        diff = [k for k in settings if old.get(k) != settings[k]]
-        if diff: raise ValueError(f"{out_dir}: holds a different dataset (manifest.json differs in {', '.join(diff)}); choose another output folder or delete it")
+    old = read_manifest(out_dir) if (out_dir/"manifest.json").exists() else None
+    if old is not None and not overwrite:
+        again = "prepare it afresh with --overwrite (overwrite=True), or choose another output folder"
+        diff = [k for k in settings if k != "fingerprint" and old.get(k) != settings[k]]
+        if diff: raise ValueError(f"{out_dir}: holds a different dataset (manifest.json differs in {', '.join(diff)}); {again}")
+        if changes := _source_changes(old.get("fingerprint"), settings["fingerprint"]):
+            more = f" (and {len(changes) - 1} more change(s))" if len(changes) > 1 else ""
+            raise ValueError(f"{out_dir}: its shards come from another version of the source: {changes[0]}{more}; {again}")
         if old.get("complete") and all(_shard_ok(out_dir/s["file"], s) for s in old["shards"]): return old
         for s in old["shards"]:                       # keep the finished shards that are intact, in order
             if not _shard_ok(out_dir/s["file"], s): break
@@ -304,6 +338,9 @@ def prepare(source: str | Path, out_dir: str | Path, *, name: str | None = None,
         filters = ", ".join(f"{k}={v}" for k, v in settings["filters"].items() if v is not None)
         raise ValueError(f"{source}: no documents{' pass the filters ' + filters if filters else ''}")
     docs = itertools.chain([first], docs)
+    if old is not None and overwrite:                 # only what prepare wrote: the listed shards, then the manifest
+        for s in old["shards"]: (out_dir/s["file"]).unlink(missing_ok=True)
+        (out_dir/"manifest.json").unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in out_dir.glob("*.tmp"): stale.unlink()
     manifest = dict(settings, shards=shards, totals={}, complete=False)
@@ -368,6 +405,8 @@ def read_manifest(data_dir: str | Path) -> dict:
     data_dir = Path(data_dir)
     path = data_dir/"manifest.json"
     if not path.exists():
+        if data_dir.exists() and not data_dir.is_dir():
+            raise NotADirectoryError(f"{data_dir}: a file, not a data folder (one that gpt2nb-prepare wrote: manifest.json and shards)")
         what = "no such folder" if not data_dir.is_dir() else "no manifest.json in this folder"
         raise FileNotFoundError(f"{data_dir}: {what}; prepare the data first: gpt2nb-prepare --out {data_dir}")
     try: manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -401,6 +440,7 @@ def prepare_parser() -> argparse.ArgumentParser:
     p.add_argument("--language", help="keep rows whose language is this code (e.g. en), where present")
     p.add_argument("--topic", choices=sorted(TOPICS), help="keep rows about this topic (URL or keywords)")
     p.add_argument("--start-method", choices=["fork", "spawn", "forkserver"], help="multiprocessing start method (default: the platform's)")
+    p.add_argument("--overwrite", action="store_true", help="delete the output folder's shards and manifest (only what gpt2nb-prepare wrote there) and prepare afresh")
     p.add_argument("--quiet", action=argparse.BooleanOptionalAction, default=False, help="no progress bar")
     return p
 
@@ -415,11 +455,12 @@ def prepare_main(argv: list[str] | None = None) -> int:
         m = prepare(args.source, out, name=name, shard_tokens=args.shard_tokens, val_tokens=args.val_tokens,
                     max_tokens=args.max_tokens, workers=args.workers, min_score=args.min_score, language=args.language,
                     topic=args.topic, config_name=args.config_name, tokenizer=args.tokenizer,
-                    start_method=args.start_method, progress=not args.quiet)
+                    start_method=args.start_method, progress=not args.quiet, overwrite=args.overwrite)
         t = m["totals"]
         print(f"{out}: {t['tokens']:,} tokens from {t['documents']:,} documents: val {t['val_tokens']:,} tokens in "
               f"{t['val_shards']} shard(s), train {t['train_tokens']:,} tokens in {t['train_shards']} shard(s)")
-    return run_command(body, interrupted=f"interrupted; run the same command again to resume into {out}")
+    again = "again without --overwrite" if args.overwrite else "again"
+    return run_command(body, interrupted=f"interrupted; run the same command {again} to resume into {out}")
 
 # %% ../nbs/02_data.ipynb #f76f0441
 def open_shard(path: Path, record: dict, checksum: bool = True) -> np.memmap:

@@ -6,7 +6,7 @@ Docs: https://gpt2nb.github.io/gpt2_nb/eval.html.md"""
 
 # %% ../nbs/09_eval.ipynb #17170366
 from __future__ import annotations
-import contextlib, gzip, hashlib, io, json, math, os, sys, tempfile, urllib.request
+import contextlib, gzip, hashlib, io, json, math, os, sys, tempfile, urllib.request, zlib
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from .core import CommandParser, atomic_write, autocast_context, find_shared_data, pick_device, require, run_command
 from .bpe import gpt2_encoding
-from .data import ShardLoader, data_encoder, read_manifest
+from .data import ShardLoader, data_encoder, open_shard, read_manifest
 from .model import GPT, load_model, tokenizer_file
 from .sample import generate
 
@@ -108,17 +108,20 @@ def load_hellaswag(path, limit: int | None = None) -> list[dict]:
     path = Path(path)
     if limit is not None and limit < 1: raise ValueError(f"limit must be >= 1, got {limit}")
     items = []
-    with (gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")) as f:
-        for lineno, line in enumerate(f, 1):
-            if limit is not None and len(items) >= limit: break
-            if not line.strip(): continue
-            try: item = json.loads(line)
-            except json.JSONDecodeError as e: raise ValueError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-            ok = (isinstance(item, dict) and isinstance(item.get("ctx"), str) and isinstance(item.get("endings"), list)
-                  and len(item["endings"]) == 4 and all(isinstance(e, str) for e in item["endings"])
-                  and isinstance(item.get("label"), int) and 0 <= item["label"] < 4)
-            if not ok: raise ValueError(f"{path}:{lineno}: not a HellaSwag item (needs 'ctx', 4 'endings', a 'label' 0-3)")
-            items.append(dict(ctx=item["ctx"], endings=item["endings"], label=item["label"]))
+    try:
+        with (gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")) as f:
+            for lineno, line in enumerate(f, 1):
+                if limit is not None and len(items) >= limit: break
+                if not line.strip(): continue
+                try: item = json.loads(line)
+                except json.JSONDecodeError as e: raise ValueError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+                ok = (isinstance(item, dict) and isinstance(item.get("ctx"), str) and isinstance(item.get("endings"), list)
+                      and len(item["endings"]) == 4 and all(isinstance(e, str) for e in item["endings"])
+                      and isinstance(item.get("label"), int) and 0 <= item["label"] < 4)
+                if not ok: raise ValueError(f"{path}:{lineno}: not a HellaSwag item (needs 'ctx', 4 'endings', a 'label' 0-3)")
+                items.append(dict(ctx=item["ctx"], endings=item["endings"], label=item["label"]))
+    except UnicodeDecodeError: raise ValueError(f"{path}: not UTF-8 text (a HellaSwag file is JSON lines)") from None
+    except (OSError, EOFError, zlib.error) as e: raise ValueError(f"{path}: cannot read ({e})") from None
     if not items: raise ValueError(f"{path}: no HellaSwag items")
     return items
 
@@ -235,9 +238,9 @@ def val_documents(data_dir, min_tokens: int = 1, limit: int | None = None) -> li
     data_dir = Path(data_dir)
     manifest = read_manifest(data_dir)
     eot = manifest.get("tokenizer", {}).get("eot", 50256)
-    files = [data_dir/s["file"] for s in manifest["shards"] if s["split"] == "val"]
-    if not files: raise ValueError(f"{data_dir}: manifest.json lists no 'val' shards")
-    tokens = np.concatenate([np.load(f, mmap_mode="r") for f in files]).astype(np.int64)
+    records = [s for s in manifest["shards"] if s["split"] == "val"]
+    if not records: raise ValueError(f"{data_dir}: manifest.json lists no 'val' shards")
+    tokens = np.concatenate([open_shard(data_dir/s["file"], s) for s in records]).astype(np.int64)   # checked as the loader checks
     docs = [d.tolist() for d in np.split(tokens, np.flatnonzero(tokens == eot)) if len(d)]
     docs = [d[1:] if d[0] == eot else d for d in docs]
     docs = [d for d in docs if len(d) >= min_tokens]
@@ -299,6 +302,8 @@ def eval_main(argv: list[str] | None = None) -> int:
         if args.batch_size < 1: raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
         if args.task in ("val", "bleu") and args.data is None: raise ValueError(f"--task {args.task} needs --data DIR (a prepared data folder)")
         if args.tasks is not None and args.task != "lm-eval": raise ValueError("--tasks is for --task lm-eval")
+        out_file = Path(args.out or f"eval_{args.task}.json")
+        if out_file.is_dir(): raise IsADirectoryError(f"{out_file}: a folder; --out names the JSON file to write")
         rank, world, device = 0, 1, pick_device(args.device)
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:                  # torchrun / accelerate launch
             if args.task == "lm-eval": raise ValueError("--task lm-eval runs in one process (the harness has its own multi-GPU launch)")
@@ -309,12 +314,14 @@ def eval_main(argv: list[str] | None = None) -> int:
         if args.task == "lm-eval":
             require("lm_eval", "lmeval", "--task lm-eval")                  # before loading anything
             tasks = [t.strip() for t in (args.tasks or "hellaswag").split(",") if t.strip()]
+            if "hellaswag" in tasks: load_hellaswag(find_hellaswag(args.data))   # a broken file fails here, naming it
+        if args.task in ("val", "bleu"): read_manifest(args.data)                # the inputs first, then the model
+        items = load_hellaswag(find_hellaswag(args.data), args.limit) if args.task == "hellaswag" else None
         model = load_model(args.ckpt, device).eval()
         if args.task == "val":
             res = val_metrics(model, args.data, args.batch_size, max_batches=args.limit, device=device)
         elif args.task == "hellaswag":
-            res = score_hellaswag(model, load_hellaswag(find_hellaswag(args.data), args.limit), args.batch_size,
-                                  device=device, progress=sys.stderr.isatty())
+            res = score_hellaswag(model, items, args.batch_size, device=device, progress=sys.stderr.isatty())
         elif args.task == "lm-eval":
             out = lm_eval_tasks(model, tasks, limit=args.limit, hellaswag=args.data, batch_size=args.batch_size, device=device,
                                 tokenizer=tokenizer_file(args.ckpt), progress=sys.stderr.isatty())
@@ -328,7 +335,7 @@ def eval_main(argv: list[str] | None = None) -> int:
             width = max(12, *(len(k) for k in res))
             for k, v in res.items():
                 if k != "examples": print(f"{k:>{width}}  {v:.4f}" if isinstance(v, float) else f"{k:>{width}}  {v}")
-            atomic_write(args.out or f"eval_{args.task}.json", json.dumps(res, indent=2))
+            atomic_write(out_file, json.dumps(res, indent=2))
     try: return run_command(body)
     finally:
         if owned: dist.destroy_process_group()

@@ -6,12 +6,12 @@ Docs: https://gpt2nb.github.io/gpt2_nb/finetune.html.md"""
 
 # %% ../nbs/10_finetune.ipynb #46a10765
 from __future__ import annotations
-import argparse, dataclasses, json, re
+import argparse, dataclasses, json, math, re
 from pathlib import Path
 
-from .core import CommandParser, atomic_write, eval_mode, latest_checkpoint, parse_count, run_command
+from .core import CommandParser, atomic_write, eval_mode, is_run_dir, latest_checkpoint, parse_count, run_command
 from .bpe import gpt2_encoding
-from .data import default_name, encode_document, iter_documents, prepare
+from .data import TOPICS, ShardLoader, default_name, encode_document, iter_documents, prepare
 from .evaluate import val_metrics
 from .model import GPTConfig, PRESETS, load_model
 from .sample import generate
@@ -152,13 +152,53 @@ def plot_perplexity(table: dict, path=None):
     if path is not None: atomic_write(path, lambda t: fig.savefig(t, format="png"))
     return fig
 
+# %% ../nbs/10_finetune.ipynb #033da502
+def _subset_name(args) -> str:
+    "The subset's name from the command's source and filters (shard files, default folders)."
+    parts = [default_name(args.source), args.topic, args.min_score is not None and f"score{args.min_score:g}", args.language]
+    return "-".join(_slug(p) for p in parts if p)
+
+def _checked(args):
+    "The starting model, the subset's folder, the run folder, the val folders and the TrainConfig; an error for any bad flag or input."
+    for flag, v, ok, rule in [("--max-steps", args.max_steps, args.max_steps >= 1, "at least 1"),
+                              ("--warmup-steps", args.warmup_steps, args.warmup_steps >= 0, "at least 0"),
+                              ("--eval-batches", args.eval_batches, args.eval_batches >= 1, "at least 1"),
+                              ("--max-tokens", args.max_tokens, args.max_tokens is None or args.max_tokens >= 1, "at least 1"),
+                              ("--val-fraction", args.val_fraction, 0 < args.val_fraction < 1, "between 0 and 1"),
+                              ("--min-score", args.min_score, args.min_score is None or math.isfinite(args.min_score), "a number"),
+                              ("--max-lr", args.max_lr, args.max_lr is None or (math.isfinite(args.max_lr) and args.max_lr > 0), "a number > 0")]:
+        if not ok: raise ValueError(f"{flag} must be {rule}, got {v}")
+    if not gpt2_encoding().encode_ordinary(args.prompt): raise ValueError("--prompt is empty: give the start of a text of the domain")
+    if str(args.source) == "fineweb-edu" and args.max_tokens is None: raise ValueError("--source fineweb-edu needs --max-tokens (too big to count first)")
+    iter_documents(args.source, topic=args.topic, min_score=args.min_score, language=args.language)   # the source exists (nothing read yet)
+    base = load_model(args.init_from)
+    preset_of(base.config)
+    data_dir = Path(args.data_dir or Path("data") / _subset_name(args))
+    run_dir = Path(args.run_dir or Path("runs") / f"finetune-{_subset_name(args)}")
+    for flag, d in (("--data-dir", data_dir), ("--run-dir", run_dir)):
+        if d.exists() and not d.is_dir(): raise NotADirectoryError(f"{d}: a file, not a folder ({flag})")
+    if data_dir.resolve() == run_dir.resolve(): raise ValueError(f"{run_dir}: --run-dir and --data-dir must be different folders")
+    if latest_checkpoint(run_dir) is not None: raise ValueError(f"{run_dir} already holds checkpoints: choose another --run-dir")
+    if run_dir.is_dir() and any(run_dir.iterdir()) and not is_run_dir(run_dir):
+        raise ValueError(f"{run_dir} holds files that are not a training run: choose another --run-dir")
+    over = dict(max_steps=args.max_steps, warmup_steps=args.warmup_steps, cpu=args.cpu, progress=not args.quiet, sample_prompt=args.prompt)
+    if args.max_lr is not None: over["max_lr"] = args.max_lr
+    cfg = finetune_config(args.init_from, data_dir, run_dir, **over)
+    dirs = {"subset": data_dir}
+    if args.general_data:
+        general = ShardLoader(args.general_data, cfg.micro_batch, cfg.seq_len, split="val", shuffle=False)   # complete, intact, big enough
+        if general.vocab_size != 50257:
+            raise ValueError(f"{args.general_data}: tokenised with a {general.vocab_size:,}-token vocabulary, not GPT-2's (the model's)")
+        dirs["general"] = Path(args.general_data)
+    return base, data_dir, run_dir, dirs, cfg
+
 # %% ../nbs/10_finetune.ipynb #0378382a
 def finetune_main(argv: list[str] | None = None) -> int:
     "`gpt2nb-finetune`: prepare a subset, fine-tune a checkpoint on it, compare perplexity and samples; the exit status."
     ap = CommandParser(prog="gpt2nb-finetune", description="Fine-tune a checkpoint on a subset (topic, min score) and compare before/after.")
     ap.add_argument("--init-from", required=True, help="run folder, checkpoint folder or Hugging Face GPT-2 folder to start from")
     ap.add_argument("--source", default="builtin", help="'builtin', 'fineweb-edu', or a .parquet/.jsonl/.jsonl.gz/.txt file or folder")
-    ap.add_argument("--topic", default=None, help="keep documents about this topic (math, science)")
+    ap.add_argument("--topic", default=None, choices=sorted(TOPICS), help="keep documents about this topic")
     ap.add_argument("--min-score", type=float, default=None, help="keep documents whose educational score is at least this")
     ap.add_argument("--language", default=None, help="keep documents in this language (e.g. en)")
     ap.add_argument("--max-tokens", type=parse_count, default=None, help="tokens of the subset to prepare, e.g. 5M (needed for fineweb-edu)")
@@ -176,23 +216,11 @@ def finetune_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quiet", action=argparse.BooleanOptionalAction, default=False, help="no progress bars")
     args = ap.parse_args(argv)
     def body():
-        if args.eval_batches < 1: raise ValueError(f"--eval-batches must be >= 1, got {args.eval_batches}")
-        base = load_model(args.init_from)
-        preset_of(base.config)
-        parts = [default_name(args.source), args.topic, args.min_score is not None and f"score{args.min_score:g}", args.language]
-        name = "-".join(_slug(p) for p in parts if p)
-        data_dir = Path(args.data_dir or Path("data") / name)
-        run_dir = Path(args.run_dir or Path("runs") / f"finetune-{name}")
-        if latest_checkpoint(run_dir) is not None: raise ValueError(f"{run_dir} already holds checkpoints: choose another --run-dir")
+        base, data_dir, run_dir, dirs, cfg = _checked(args)             # every flag and input, before anything is written
         prepare_subset(args.source, data_dir, topic=args.topic, min_score=args.min_score, language=args.language,
-                       val_fraction=args.val_fraction, max_tokens=args.max_tokens, name=name, progress=not args.quiet)
-        dirs = {"subset": data_dir} | ({"general": Path(args.general_data)} if args.general_data else {})
-        over = dict(max_steps=args.max_steps, warmup_steps=args.warmup_steps, cpu=args.cpu, progress=not args.quiet,
-                    sample_prompt=args.prompt)
-        if args.max_lr is not None: over["max_lr"] = args.max_lr
-        cfg = finetune_config(args.init_from, data_dir, run_dir, **over)
+                       val_fraction=args.val_fraction, max_tokens=args.max_tokens, name=_subset_name(args), progress=not args.quiet)
         kw = dict(batch_size=cfg.micro_batch, seq_len=cfg.seq_len, max_batches=args.eval_batches)
-        before = perplexity_table({"before": base}, dirs, **kw)          # bad --general-data fails here, before training
+        before = perplexity_table({"before": base}, dirs, **kw)
         out = train(cfg, callbacks=[InitFrom(args.init_from, args.freeze_embeddings)])
         tuned = load_model(run_dir)
         table = {d: {"before": before[d]["before"], **perplexity_table({"after": tuned}, {d: p}, **kw)[d]} for d, p in dirs.items()}

@@ -23,7 +23,8 @@ from .block import Block
 
 # %% auto #0
 __all__ = ['PRESETS', 'TOKENIZER_FILE', 'padded_vocab_size', 'GPTConfig', 'GPT', 'count_params', 'greedy', 'flops_per_token',
-           'adamw', 'to_hf_config', 'load_model', 'tokenizer_file', 'load_tokenizer', 'export_hf', 'export_main']
+           'adamw', 'unique_tensors', 'to_hf_config', 'load_model', 'tokenizer_file', 'load_tokenizer', 'export_hf',
+           'export_main']
 
 # %% ../nbs/06_model.ipynb #08098498
 PRESETS = {
@@ -210,15 +211,23 @@ def _config_from_dict(d: dict, source) -> GPTConfig:
     try: return GPTConfig(**{k: v for k, v in d.items() if k in fields})
     except (TypeError, ValueError) as e: raise ValueError(f"{source}: {e}") from None
 
+def unique_tensors(module: nn.Module) -> dict[str, torch.Tensor]:
+    "`module`'s state dict with each shared tensor once, under its first name in sorted order (the tied head: `lm_head.weight`)."
+    seen, out = set(), {}
+    for name, t in sorted(module.state_dict().items()):
+        key = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape))
+        if key not in seen: seen.add(key); out[name] = t.contiguous()
+    return out
+
 TOKENIZER_FILE = "bpe.json"                     # a checkpoint's own tokenizer (chapter 01's format), when it is not GPT-2's
 
 @patch
 def save(self: GPT, directory, tokenizer=None) -> Path:
     "Write `directory/config.json`, `model.safetensors` and (given a `BPETokenizer` or its file) `bpe.json`, atomically; return the folder."
-    from safetensors.torch import save_model
+    from safetensors.torch import save as safetensors_bytes
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    atomic_write(d / "model.safetensors", lambda tmp: save_model(self, tmp, metadata={"format": "pt"}))
+    atomic_write(d / "model.safetensors", safetensors_bytes(unique_tensors(self), metadata={"format": "pt"}))   # Python writes: a full disk is an OSError
     cfg = {"format": "gpt2_nb", **dataclasses.asdict(self.config)}
     atomic_write(d / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(cfg, indent=2) + "\n"))
     if tokenizer is not None:
@@ -302,9 +311,15 @@ def _load_hf(name, source):
             raise ValueError(f"{str(name)!r} is neither a local folder nor a model on the Hugging Face Hub ({str(e).splitlines()[0]})") from None
         _config_from_hf(cfg, source)
     from safetensors import SafetensorError
-    try: return GPT2LMHeadModel.from_pretrained(str(p) if p.is_dir() else str(name), dtype=torch.float32)
+    import warnings
+    weights = next((p / f for f in ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json") if (p / f).is_file()), source) \
+              if p.is_dir() else source                                 # what a failure names
+    try:
+        with warnings.catch_warnings():                                 # torch's warnings about a pickle: the error says it
+            warnings.simplefilter("ignore")
+            return GPT2LMHeadModel.from_pretrained(str(p) if p.is_dir() else str(name), dtype=torch.float32)
     except (OSError, ValueError, RuntimeError, SafetensorError, pickle.UnpicklingError) as e:
-        raise ValueError(f"{source}: transformers could not load it ({str(e).splitlines()[0]})") from None
+        raise ValueError(f"{weights}: transformers could not load it ({str(e).splitlines()[0]})") from None
 
 @patch(cls_method=True)
 def from_hf(cls: GPT, model_or_path, dropout: float | None = None) -> GPT:

@@ -6,7 +6,7 @@ Docs: https://gpt2nb.github.io/gpt2_nb/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #bf8d0b73
 from __future__ import annotations
-import argparse, contextlib, dataclasses, json, math, os, pickle, random, shutil, sys, time, warnings
+import argparse, contextlib, dataclasses, errno, io, json, math, os, pickle, random, shutil, sys, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,17 +14,17 @@ import numpy as np
 import torch
 
 from .core import (CHECKPOINT_NAME, CommandParser, add_dataclass_flags, atomic_write, checkpoint_dir, checkpoints,
-                          find_shared_data, latest_checkpoint, peak_flops, read_config_file, run_command, setting)
-from .data import ShardLoader, data_encoder, default_name, prepare, read_manifest
+                          find_shared_data, fsync_dir, latest_checkpoint, peak_flops, read_config_file, run_command, setting)
+from .data import DEFAULT_VAL_TOKENS, ShardLoader, data_encoder, default_name, prepare, read_manifest
 from .bigram import evaluate_loss, prepare_with_bpe
 from .model import GPT, GPTConfig, PRESETS, export_hf, greedy, load_model
 
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'TrainConfig', 'make_accelerator', 'make_loaders', 'RunLock', 'Callback', 'Trainer', 'ClipGrad',
            'lr_at', 'Schedule', 'Evaluate', 'Throughput', 'read_metrics', 'plot_metrics', 'resolved_config', 'Metrics',
-           'Progress', 'rng_state', 'set_rng_state', 'finite_weights', 'save_checkpoint', 'read_checkpoint',
-           'Checkpoints', 'ExportHF', 'NonFiniteLossError', 'last_good_checkpoint', 'NaNGuard', 'train', 'train_parser',
-           'parse_args', 'train_main', 'course_sources', 'course_config', 'course_model']
+           'Progress', 'rng_state', 'set_rng_state', 'finite_weights', 'save_checkpoint', 'tidy_run_dir',
+           'read_checkpoint', 'Checkpoints', 'ExportHF', 'NonFiniteLossError', 'last_good_checkpoint', 'NaNGuard',
+           'train', 'train_parser', 'parse_args', 'train_main', 'course_sources', 'course_config', 'course_model']
 
 # %% ../nbs/07_train.ipynb #5fa55273
 @dataclass
@@ -138,6 +138,8 @@ def make_accelerator(cfg: TrainConfig):
     use_cpu = cfg.cpu or not torch.cuda.is_available()
     mp = cfg.mixed_precision
     if mp == "auto": mp = "no" if use_cpu else ("bf16" if torch.cuda.is_bf16_supported() else "fp16")
+    if mp == "fp16" and use_cpu:                  # Accelerate would run it as plain fp32, while config.json says fp16
+        raise ValueError("mixed_precision 'fp16' needs a CUDA GPU (on the CPU, Accelerate has no loss scaler for it); use bf16 or no")
     trackers = [t.strip() for t in cfg.log_with.split(",") if t.strip()]
     if not (torch.distributed.is_available() and torch.distributed.is_initialized()):   # one process, maybe several runs
         from accelerate.state import AcceleratorState, GradientState
@@ -160,7 +162,7 @@ def make_loaders(cfg: TrainConfig, accelerator) -> tuple[ShardLoader, ShardLoade
         accelerator.wait_for_everyone()
     if not data_dir.exists():
         raise FileNotFoundError(f"{data_dir}: no such data folder; prepare it first, e.g. gpt2nb-prepare --source fineweb-edu"
-                                f" --out {data_dir} --max-tokens {cfg.max_steps * cfg.total_batch_size}")
+                                f" --out {data_dir} --max-tokens {DEFAULT_VAL_TOKENS + cfg.max_steps * cfg.total_batch_size}")   # the val split comes first
     if not (data_dir/"manifest.json").is_file():
         raise FileNotFoundError(f"{data_dir}: no manifest.json (not a prepared data folder); run gpt2nb-prepare --out {data_dir}")
     kw = dict(rank=accelerator.process_index, world_size=accelerator.num_processes, seed=cfg.seed)
@@ -216,6 +218,7 @@ class Trainer:
             self.raw = acc.unwrap_model(self.model)
             opt = self.raw.configure_optimizers(cfg.weight_decay, cfg.max_lr, (cfg.beta1, cfg.beta2), self.device.type)
             self.optimizer = acc.prepare(opt)
+            self.event("after_optimizer")                    # its state restored before anything in run_dir is written
         except BaseException:
             if self.lock: self.lock.release(undo=True)
             raise
@@ -244,7 +247,10 @@ class Trainer:
                 self.accelerator.backward(loss)
         self.record["loss"] = self.accelerator.reduce(loss_sum, "mean").item()
         self.event("after_backward")
+        scale = scaler.get_scale() if (scaler := self.accelerator.scaler) is not None else None
         self.optimizer.step()
+        if scaler is not None:          # fp16: the loss scaler skipped the step (and halved its scale) if the gradients overflowed
+            self.record.update(skipped=scaler.get_scale() < scale, loss_scale=scaler.get_scale())
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
         self.log(self.record)
@@ -326,12 +332,21 @@ def _json_line(rec: dict) -> str:
     return json.dumps({k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in rec.items()}, allow_nan=False) + "\n"
 
 def read_metrics(path) -> list[dict]:
-    "The records of a `metrics.jsonl` (a last line cut short by a crash is skipped; a bare NaN of older files reads as None)."
+    "The records of a `metrics.jsonl` (a last line cut short by a crash is skipped; a bare NaN of older files reads as None); one line naming the file and line for anything else."
     path, out = Path(path), []
     if not path.is_file(): return out
-    for line in path.read_text().splitlines():
-        with contextlib.suppress(json.JSONDecodeError):
-            if line.strip(): out.append(json.loads(line, parse_constant=lambda _: None))
+    try: lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError: raise ValueError(f"{path}: not a metrics file (not UTF-8 text)") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip(): continue
+        try: rec = json.loads(line, parse_constant=lambda _: None)
+        except json.JSONDecodeError:
+            if n == len(lines): break                       # the write a crash cut short
+            raise ValueError(f"{path}:{n}: not a JSON line") from None
+        step = rec.get("step") if isinstance(rec, dict) else None
+        if not (isinstance(step, int) and not isinstance(step, bool) and step >= 0):
+            raise ValueError(f"{path}:{n}: not a metrics record (a JSON object with an integer 'step')")
+        out.append(rec)
     return out
 
 def plot_metrics(records: list[dict], path) -> Path:
@@ -437,6 +452,19 @@ def finite_weights(t) -> bool:
     ok = torch.stack([torch.isfinite(p.to_local() if hasattr(p, "to_local") else p).all() for p in t.model.parameters()]).all()
     return t.accelerator.reduce(ok.float(), "sum").item() == t.world
 
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)     # the disk, a quota, or a file-size limit is full
+
+def _torch_bytes(obj) -> bytes:
+    "`torch.save(obj)` as bytes, for `atomic_write`: Python then writes them, so a full disk is an `OSError` with its errno."
+    buf = io.BytesIO(); torch.save(obj, buf)
+    return buf.getvalue()
+
+def _checkpoint_bytes(t) -> int:
+    "About what one checkpoint of trainer `t` takes on disk: the newest one's size, else fp32 weights and AdamW's two moments."
+    last = latest_checkpoint(t.cfg.run_dir)
+    if last is not None: return sum(f.stat().st_size for f in last.rglob("*") if f.is_file())
+    return 3 * 4 * sum(p.numel() for p in t.raw.parameters())
+
 def save_checkpoint(t, tokenizer=None) -> Path:
     "Write the checkpoint of trainer `t` after `t.step` steps (every process takes part), atomically, never of non-finite weights; keep the newest `keep_last` and every run's final one; `tokenizer`: the data's tokenizer file, saved beside the weights."
     from accelerate.utils import DistributedType
@@ -446,36 +474,58 @@ def save_checkpoint(t, tokenizer=None) -> Path:
     final = checkpoint_dir(t.cfg.run_dir, step)
     ckdir, tmp = final.parent, final.parent/f".tmp_{final.name}"
     fsdp = acc.distributed_type == DistributedType.FSDP
+    need = _checkpoint_bytes(t)
     if t.main:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     acc.wait_for_everyone()
     full = acc.get_state_dict(t.model) if fsdp else None              # FSDP: gathered on rank 0, all ranks call it
-    if t.main:
-        raw = t.raw
-        if fsdp:
-            raw = GPT(t.gpt_config)
-            raw.load_state_dict(full)
-        raw.save(tmp, tokenizer=tokenizer)
-        state = {"step": step, "scheduler": {"kind": "lr_at", "step": step}, "config": resolved_config(t), "world_size": t.world}
-        if not fsdp: state["optimizer"] = t.optimizer.state_dict()
-        torch.save(state, tmp/"state.pt")
-        if step == t.cfg.max_steps: (tmp/"final").write_text(f"the end of a run of max_steps {step}: keep_last does not remove it\n")
-    if fsdp: torch.save(t.optimizer.state_dict(), tmp/f"optimizer_{t.rank:03d}.pt")   # sharded: one per process
-    torch.save({"rng": rng_state(), "train_loader": t.train_loader.state_dict()}, tmp/f"rank_{t.rank:03d}.pt")
+    try:                                                              # every file is flushed to disk (atomic_write)
+        if t.main:
+            raw = t.raw
+            if fsdp:
+                raw = GPT(t.gpt_config)
+                raw.load_state_dict(full)
+            raw.save(tmp, tokenizer=tokenizer)
+            state = {"step": step, "scheduler": {"kind": "lr_at", "step": step}, "config": resolved_config(t), "world_size": t.world}
+            if not fsdp: state["optimizer"] = t.optimizer.state_dict()
+            if acc.scaler is not None: state["scaler"] = acc.scaler.state_dict()     # fp16's loss scale
+            atomic_write(tmp/"state.pt", _torch_bytes(state))
+            if step == t.cfg.max_steps: atomic_write(tmp/"final", f"the end of a run of max_steps {step}: keep_last does not remove it\n")
+        if fsdp: atomic_write(tmp/f"optimizer_{t.rank:03d}.pt", _torch_bytes(t.optimizer.state_dict()))   # one per process
+        atomic_write(tmp/f"rank_{t.rank:03d}.pt", _torch_bytes({"rng": rng_state(), "train_loader": t.train_loader.state_dict()}))
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if e.errno not in _NO_SPACE: raise
+        free = shutil.disk_usage(ckdir).free
+        raise OSError(e.errno, f"{ckdir}: no space left for checkpoint {final.name} ({os.strerror(e.errno)}; it needs about "
+                               f"{need / 1e6:,.1f} MB, the disk has {free / 1e6:,.1f} MB free); make room, then --resume") from None
     acc.wait_for_everyone()
     if t.main:
         old = ckdir/f".old_{final.name}"
         if final.exists(): os.replace(final, old)
         os.replace(tmp, final)
+        fsync_dir(ckdir)                                              # the new name on disk
         shutil.rmtree(old, ignore_errors=True)
         for p in checkpoints(t.cfg.run_dir)[:-t.cfg.keep_last]:
             if not (p/"final").is_file(): shutil.rmtree(p, ignore_errors=True)
     acc.wait_for_everyone()
     return final
 
+def tidy_run_dir(run_dir) -> list[str]:
+    "Undo what a killed write left in `run_dir`: a replaced checkpoint whose successor never got its name comes back; temporary folders and files go. What it did."
+    run_dir, done = Path(run_dir), []
+    ckdir = run_dir/"checkpoints"
+    for old in sorted(ckdir.glob(".old_step_*")):
+        name = old.name.removeprefix(".old_")
+        if (ckdir/name).exists(): shutil.rmtree(old); done.append(f"removed {old.name}")
+        else: os.replace(old, ckdir/name); done.append(f"restored {name}")
+    for tmp in sorted(ckdir.glob(".tmp_step_*")): shutil.rmtree(tmp); done.append(f"removed {tmp.name}")
+    for tmp in sorted(run_dir.glob(".*.tmp")): tmp.unlink(); done.append(f"removed {tmp.name}")     # atomic_write's
+    return done
+
 def read_checkpoint(ckpt, rank: int = 0, world_size: int = 1) -> tuple[GPT, dict, dict]:
-    "The model, `state.pt` and this process's `rank_XXX.pt` of checkpoint folder `ckpt`; clear errors if missing or corrupt."
+    "The model, `state.pt` and this process's `rank_XXX.pt` of checkpoint folder `ckpt`; clear errors if missing, corrupt or malformed."
     ckpt = Path(ckpt)
     if not ckpt.is_dir(): raise FileNotFoundError(f"{ckpt}: checkpoint folder not found")
     def load(f):
@@ -483,12 +533,21 @@ def read_checkpoint(ckpt, rank: int = 0, world_size: int = 1) -> tuple[GPT, dict
         try: return torch.load(f, map_location="cpu", weights_only=True)
         except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as e:
             raise ValueError(f"{f}: corrupt or unreadable checkpoint file ({type(e).__name__})") from None
-    state = load(ckpt/"state.pt")
-    if not isinstance(state, dict) or "step" not in state: raise ValueError(f"{ckpt/'state.pt'}: not a training state")
+    f = ckpt/"state.pt"
+    state = load(f)
+    step = state.get("step") if isinstance(state, dict) else None
+    if not (isinstance(step, int) and not isinstance(step, bool) and step >= 0):
+        raise ValueError(f"{f}: not a training state (needs an integer 'step' >= 0, got {step!r})")
+    if not isinstance(state.get("config", {}), dict): raise ValueError(f"{f}: its 'config' is not a mapping")
+    if not (isinstance(state.get("optimizer"), dict) or (ckpt/f"optimizer_{rank:03d}.pt").is_file()):
+        raise ValueError(f"{f}: holds no optimizer state, so a run cannot resume from it (GPT.load still reads its weights)")
     if state.get("world_size", 1) != world_size:
         raise ValueError(f"{ckpt} was written by {state.get('world_size')} process(es), this run has {world_size}: "
                          "resume with the same number of processes")
-    rank_state = load(ckpt/f"rank_{rank:03d}.pt")
+    f = ckpt/f"rank_{rank:03d}.pt"
+    rank_state = load(f)
+    if not (isinstance(rank_state, dict) and isinstance(rank_state.get("rng"), dict) and isinstance(rank_state.get("train_loader"), dict)):
+        raise ValueError(f"{f}: not a process state (needs 'rng' and 'train_loader')")
     model = GPT.load(ckpt)                        # its own clear errors for missing/corrupt weights
     return model, state, rank_state
 
@@ -508,7 +567,9 @@ class Checkpoints(Callback):
             raise ValueError(f"{run_dir} already holds checkpoints: add --resume to continue that run, or choose another --run_dir")
 
     def after_model(self, t):                           # before the model is wrapped: weights, data position, RNGs, step
-        self.find(t.cfg.run_dir)                        # ... and again under the run's lock: another run may have written since
+        if t.main: self.tidied = tidy_run_dir(t.cfg.run_dir)     # under the run's lock: what a killed write left
+        t.accelerator.wait_for_everyone()
+        self.find(t.cfg.run_dir)                        # ... and again under the lock: another run may have written since
         if not self.resume: return
         loaded, self.state, rank_state = read_checkpoint(self.ckpt, t.rank, t.world)
         if loaded.config != t.gpt_config: raise ValueError(f"{self.ckpt}: its model {loaded.config} differs from this run's {t.gpt_config}")
@@ -517,16 +578,28 @@ class Checkpoints(Callback):
             raise ValueError(f"{self.ckpt}: max_steps {t.cfg.max_steps} is below the run's {planned}: a resumed run can be "
                              "extended, not shortened (train a new run for a shorter schedule)")
         t.raw.load_state_dict(loaded.state_dict())
-        t.train_loader.load_state_dict(rank_state["train_loader"])
-        set_rng_state(rank_state["rng"])
+        with self.reading(f"rank_{t.rank:03d}.pt"):
+            t.train_loader.load_state_dict(rank_state["train_loader"])
+            set_rng_state(rank_state["rng"])
         t.step = self.state["step"]
 
-    def before_fit(self, t):                            # the optimizer exists now: AdamW's moments
+    @contextlib.contextmanager
+    def reading(self, name):                            # a malformed entry of a checkpoint file: one line naming the file
+        try: yield
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as e:
+            raise ValueError(f"{self.ckpt/name}: unusable state ({type(e).__name__}: {e})") from None
+
+    def after_optimizer(self, t):                       # the optimizer exists now: AdamW's moments (and fp16's loss scale)
         self.tokenizer = read_manifest(t.cfg.data_dir).get("tokenizer", {}).get("file")   # None: GPT-2's
         if not self.resume: return
         from accelerate.utils import DistributedType
-        fsdp = t.accelerator.distributed_type == DistributedType.FSDP
-        t.optimizer.load_state_dict(torch.load(self.ckpt/f"optimizer_{t.rank:03d}.pt", weights_only=True) if fsdp else self.state["optimizer"])
+        if t.accelerator.distributed_type == DistributedType.FSDP:
+            name = f"optimizer_{t.rank:03d}.pt"
+            with self.reading(name): t.optimizer.load_state_dict(torch.load(self.ckpt/name, weights_only=True))
+        else:
+            with self.reading("state.pt"): t.optimizer.load_state_dict(self.state["optimizer"])
+        if t.accelerator.scaler is not None and "scaler" in self.state:
+            with self.reading("state.pt"): t.accelerator.scaler.load_state_dict(self.state["scaler"])
 
     def after_step(self, t):
         if t.step % t.cfg.ckpt_every == 0 or t.step == t.cfg.max_steps: save_checkpoint(t, self.tokenizer)
@@ -552,11 +625,16 @@ def last_good_checkpoint(run_dir) -> Path | None:
     return None
 
 class NaNGuard(Callback):
-    "Stop the run when the loss or the gradient norm is not finite (before the weights change), or the weights (before a checkpoint)."
+    "Stop the run when the loss or the gradient norm is not finite (before the weights change), or the weights (before a checkpoint); with fp16, let the loss scaler skip up to `max_skips` overflowing steps in a row."
     order = 10                                           # after ClipGrad has measured the norm; before Metrics, Checkpoints
+    def __init__(self, max_skips: int = 20): self.max_skips, self.skips = max_skips, 0
     def after_backward(self, t):
         loss, norm = t.record["loss"], t.record.get("grad_norm", 0.0)
-        if math.isfinite(loss) and math.isfinite(norm): return
+        if math.isfinite(loss) and math.isfinite(norm): self.skips = 0; return
+        if math.isfinite(loss) and t.accelerator.scaler is not None:     # fp16 overflow: the scaler skips the step, halves its scale
+            self.skips += 1
+            if self.skips <= self.max_skips: return
+            self.stop(t, f"the gradients overflowed fp16 in {self.skips} steps in a row (loss scale {t.accelerator.scaler.get_scale():g}) at step {t.step}")
         what, value = ("loss", loss) if not math.isfinite(loss) else ("gradient norm", norm)
         self.stop(t, f"{what} is {value} at step {t.step}")
     def after_step(self, t):
