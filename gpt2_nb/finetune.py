@@ -13,7 +13,7 @@ from .core import CommandParser, atomic_write, eval_mode, is_run_dir, latest_che
 from .bpe import gpt2_encoding
 from .data import TOPICS, ShardLoader, default_name, encode_document, iter_documents, prepare
 from .evaluate import val_metrics
-from .model import GPTConfig, PRESETS, load_model
+from .model import GPTConfig, PRESETS, load_model, model_switches
 from .sample import generate
 from .train import Callback, TrainConfig, train
 
@@ -83,13 +83,13 @@ def table_markdown(table: dict, metric: str = "perplexity") -> str:
     return "\n".join(rows)
 
 # %% ../nbs/10_finetune.ipynb #d2ffe930
-FINETUNE_LR = {"tiny": 4e-4, "mini": 3e-4, "gpt2": 6e-5, "gpt2-medium": 3e-5, "gpt2-large": 2.5e-5, "gpt2-xl": 2e-5}
+FINETUNE_LR = {"tiny": 4e-4, "micro": 3e-4, "little": 3e-4, "mini": 3e-4, "gpt2": 6e-5, "gpt2-medium": 3e-5, "gpt2-large": 2.5e-5, "gpt2-xl": 2e-5}
 
 def preset_of(config: GPTConfig) -> tuple[str, bool]:
     "The (preset name, pad_vocab) of chapter 06's `PRESETS` whose config is `config` (dropout aside); an error if none is."
     for name in PRESETS:
         for pad in (False, True):
-            if GPTConfig.from_preset(name, pad_vocab=pad, dropout=config.dropout) == config: return name, pad
+            if GPTConfig.from_preset(name, pad_vocab=pad, dropout=config.dropout, **model_switches(config)) == config: return name, pad
     raise ValueError(f"the model {config} is none of the presets {list(PRESETS)}: fine-tune it with train() and a matching TrainConfig")
 
 class InitFrom(Callback):
@@ -106,9 +106,10 @@ class InitFrom(Callback):
 
 def finetune_config(init_from, data_dir, run_dir, **overrides) -> TrainConfig:
     "The `TrainConfig` that fine-tunes the model at `init_from` on the prepared `data_dir` (a lower lr, short warmup, few steps)."
-    name, pad = preset_of(load_model(init_from).config)
+    config = load_model(init_from).config
+    name, pad = preset_of(config)
     seq_len = min(1024, GPTConfig.from_preset(name).block_size)
-    defaults = dict(data_dir=str(data_dir), data_source="", run_dir=str(run_dir), model=name,
+    defaults = dict(data_dir=str(data_dir), data_source="", run_dir=str(run_dir), model=name, **model_switches(config),
                     pad_vocab=pad, seq_len=seq_len, micro_batch=8, total_batch_size=8 * seq_len, max_steps=100,
                     max_lr=FINETUNE_LR[name], warmup_steps=5, min_lr_ratio=0.1, eval_every=20, ckpt_every=50,
                     sample_tokens=24, sample_prompt="The")

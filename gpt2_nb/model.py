@@ -22,9 +22,9 @@ from .data import read_manifest
 from .block import Block
 
 # %% auto #0
-__all__ = ['PRESETS', 'TOKENIZER_FILE', 'padded_vocab_size', 'GPTConfig', 'GPT', 'count_params', 'greedy', 'flops_per_token',
-           'adamw', 'unique_tensors', 'to_hf_config', 'load_model', 'tokenizer_file', 'load_tokenizer', 'export_hf',
-           'export_main']
+__all__ = ['PRESETS', 'GPT2_SWITCHES', 'ARCHITECTURES', 'TOKENIZER_FILE', 'padded_vocab_size', 'GPTConfig', 'GPT', 'count_params',
+           'model_switches', 'make_model', 'greedy', 'flops_per_token', 'adamw', 'unique_tensors', 'to_hf_config',
+           'load_model', 'tokenizer_file', 'load_tokenizer', 'export_hf', 'export_main']
 
 # %% ../nbs/06_model.ipynb #08098498
 PRESETS = {
@@ -34,8 +34,12 @@ PRESETS = {
     "gpt2-xl":     dict(n_layer=48, n_head=25, n_embd=1600),   # 1558M
     "mini":        dict(n_layer=6, n_head=6, n_embd=384, block_size=256),   # CPU training runs, benchmarks
     "micro":       dict(n_layer=4, n_head=4, n_embd=64, block_size=64),     # the component ladder's GPT-2 rung
+    "little":      dict(n_layer=4, n_head=4, n_embd=256, block_size=256),   # chapter 12's ladder, beyond GPT-2
     "tiny":        dict(n_layer=2, n_head=4, n_embd=128, block_size=128),   # tests, the quickest demos
 }
+
+GPT2_SWITCHES = dict(rope=False, norm="layernorm", qk_norm=False, mlp="gelu", zero_init=False, tie_embeddings=True,
+                     logit_softcap=0.0)   # GPT-2's value of each switch of chapter 12 (bias too is a switch there)
 
 def padded_vocab_size(vocab_size: int, multiple: int = 64) -> int:
     "`vocab_size` rounded up to a multiple of `multiple` (50,257 → 50,304)."
@@ -51,6 +55,14 @@ class GPTConfig:
     n_embd: int = 768
     dropout: float = 0.0
     bias: bool = True        # biases in Linear layers and LayerNorms, as GPT-2
+    # chapter 12's switches, GPT-2's values by default: `GPT` builds GPT-2 and refuses others (`make_model` picks the class)
+    rope: bool = False            # rotary position embeddings instead of the learned table wpe
+    norm: str = "layernorm"       # or "rmsnorm"
+    qk_norm: bool = False         # queries and keys RMS-normalised per head
+    mlp: str = "gelu"             # or "relu2" (ReLU squared)
+    zero_init: bool = False       # the output projections that write into the residual stream start at zero
+    tie_embeddings: bool = True   # the head shares wte's matrix
+    logit_softcap: float = 0.0    # > 0: logits squashed to (-c, c) by c·tanh(logits / c)
 
     def __post_init__(self):
         for name in ("block_size", "vocab_size", "n_layer", "n_head", "n_embd"):
@@ -61,10 +73,21 @@ class GPTConfig:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"GPTConfig.dropout must be a number in [0, 1), got {self.dropout!r}")
-        if not isinstance(self.bias, bool): raise ValueError(f"GPTConfig.bias must be true or false, got {self.bias!r}")
+        for name in ("bias", "rope", "qk_norm", "zero_init", "tie_embeddings"):
+            if not isinstance(getattr(self, name), bool): raise ValueError(f"GPTConfig.{name} must be true or false, got {getattr(self, name)!r}")
+        for name, allowed in (("norm", ("layernorm", "rmsnorm")), ("mlp", ("gelu", "relu2"))):
+            if getattr(self, name) not in allowed: raise ValueError(f"GPTConfig.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        c = self.logit_softcap
+        if isinstance(c, bool) or not isinstance(c, (int, float)) or not (math.isfinite(c) and c >= 0):
+            raise ValueError(f"GPTConfig.logit_softcap must be a number >= 0 (0 = none), got {c!r}")
 
     @property
     def head_size(self) -> int: return self.n_embd // self.n_head
+
+    @property
+    def arch(self) -> str:
+        "'gpt2' when every switch of chapter 12 has GPT-2's value, else 'modern'."
+        return "gpt2" if all(getattr(self, k) == v for k, v in GPT2_SWITCHES.items()) else "modern"
 
     @classmethod
     def from_preset(cls, name: str, pad_vocab: bool = False, **overrides) -> GPTConfig:
@@ -80,6 +103,8 @@ class GPT(nn.Module):
     "GPT-2: token + position embeddings, `n_layer` pre-LN blocks, final LayerNorm, tied LM head."
     def __init__(self, config: GPTConfig):
         super().__init__()
+        if config.arch != "gpt2":
+            raise ValueError(f"GPT builds GPT-2; a config with chapter 12's switches ({config.arch}) needs make_model (gpt2_nb.modern)")
         self.config = config
         self.transformer = nn.ModuleDict(dict(
             wte=nn.Embedding(config.vocab_size, config.n_embd),
@@ -134,7 +159,7 @@ class GPT(nn.Module):
     def num_params(self, non_embedding: bool = False) -> int:
         "Number of parameters (the tied head counted once); `non_embedding` leaves out wte and wpe."
         n = sum(p.numel() for p in self.parameters())
-        if non_embedding: n -= self.transformer.wte.weight.numel() + self.transformer.wpe.weight.numel()
+        if non_embedding: n -= sum(self.transformer[k].weight.numel() for k in ("wte", "wpe") if k in self.transformer)
         return n
 
 # %% ../nbs/06_model.ipynb #3df3fbd9
@@ -143,6 +168,20 @@ def count_params(config: GPTConfig) -> int:
     C, b = config.n_embd, int(config.bias)
     block = 12 * C * C + b * 9 * C + 2 * C + b * 2 * C     # qkv, proj, fc, fc-proj weights; their biases; 2 LayerNorms
     return config.n_layer * block + (config.vocab_size + config.block_size) * C + C + b * C
+
+# %% ../nbs/06_model.ipynb #0603abd0
+ARCHITECTURES: dict[str, type] = {"gpt2": GPT}      # a config's `arch` → the class that builds it (chapter 12 adds "modern")
+
+def model_switches(config) -> dict:
+    "The architecture switches of `config` (a `GPTConfig`, or anything with the same fields): `bias` and chapter 12's."
+    return {k: getattr(config, k) for k in ("bias", *GPT2_SWITCHES)}
+
+def make_model(config: GPTConfig) -> nn.Module:
+    "The model `config` describes, built by the class `ARCHITECTURES` holds for `config.arch`."
+    if config.arch not in ARCHITECTURES:
+        raise ValueError(f"no class here builds a {config.arch!r} model: chapter 12's gpt2_nb.modern does (import gpt2_nb)")
+    return ARCHITECTURES[config.arch](config)
+
 
 # %% ../nbs/06_model.ipynb #f62d155c
 @torch.no_grad()
@@ -170,10 +209,10 @@ def estimate_mfu(self: GPT, tokens_per_s: float, peak_flops: float, seq_len: int
     return self.flops_per_token(seq_len) * tokens_per_s / peak_flops
 
 # %% ../nbs/06_model.ipynb #a433117b
-def adamw(model: nn.Module, weight_decay: float = 0.1, lr: float = 6e-4, betas=(0.9, 0.95),
+def adamw(model, weight_decay: float = 0.1, lr: float = 6e-4, betas=(0.9, 0.95),
           fused: bool | None = None) -> torch.optim.AdamW:
-    "AdamW over `model`'s trainable parameters, `weight_decay` on ≥2-D ones only; `fused`: True insists, None where possible, False never."
-    params = [p for p in model.parameters() if p.requires_grad]
+    "AdamW over the trainable parameters of `model` (a module, or a list of parameters), `weight_decay` on ≥2-D ones only; `fused`: True insists, None where possible, False never."
+    params = [p for p in (model.parameters() if isinstance(model, nn.Module) else model) if p.requires_grad]
     groups = [dict(params=[p for p in params if p.dim() >= 2], weight_decay=weight_decay),
               dict(params=[p for p in params if p.dim() < 2], weight_decay=0.0)]
     if fused is False: return torch.optim.AdamW(groups, lr=lr, betas=betas, fused=False)
@@ -250,7 +289,8 @@ def load(cls: GPT, directory, device: str | torch.device | None = None) -> GPT:
             shapes = {k: tuple(sf.get_slice(k).get_shape()) for k in sf.keys()}
     except (SafetensorError, OSError, ValueError) as e: raise ValueError(f"{f}: not a readable safetensors file ({e})") from None
     device = torch.device("cpu") if device is None else pick_device(device)
-    with torch.device("meta"): expected = {k: tuple(v.shape) for k, v in cls(config).state_dict().items()}   # no memory yet
+    build = make_model if cls is GPT else cls                        # GPT.load: the class the config's arch needs
+    with torch.device("meta"): expected = {k: tuple(v.shape) for k, v in build(config).state_dict().items()}   # no memory yet
     shapes.setdefault("lm_head.weight", shapes.get("transformer.wte.weight"))        # the tied head is stored once
     shapes.setdefault("transformer.wte.weight", shapes["lm_head.weight"])
     for k in sorted(set(expected) | set(shapes)):
@@ -258,7 +298,7 @@ def load(cls: GPT, directory, device: str | torch.device | None = None) -> GPT:
             have = lambda s: "absent" if s is None else f"shape {s}"
             raise ValueError(f"{f}: weights do not match {d / 'config.json'}: {k} is {have(shapes.get(k))} in the file, "
                              f"{have(expected.get(k))} in the model")
-    with torch.device(device): model = cls(config)                   # the config agrees with the file: allocate
+    with torch.device(device): model = build(config)                 # the config agrees with the file: allocate
     try: load_model(model, f, strict=True, device=str(device))
     except (SafetensorError, OSError, ValueError, RuntimeError) as e: raise ValueError(f"{f}: unreadable weights ({e})") from None
     return model.eval()
@@ -269,6 +309,9 @@ _CONV1D = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c
 def to_hf_config(config: GPTConfig):
     "The `transformers.GPT2Config` of `config` (GELU tanh, LayerNorm eps 1e-5, tied head, our dropout everywhere)."
     from transformers import GPT2Config
+    if on := [k for k, v in GPT2_SWITCHES.items() if getattr(config, k) != v]:
+        raise ValueError(f"transformers' GPT-2 has no {', '.join(on)}: this {config.arch} model has no Hugging Face GPT-2 form; "
+                         "keep its gpt2_nb checkpoint (GPT.load, load_model)")
     if not config.bias: raise ValueError("Hugging Face's GPT-2 always has biases: cannot convert a GPTConfig with bias=False")
     eot = 50256 if config.vocab_size > 50256 else None                 # <|endoftext|>, where the vocabulary has it
     return GPT2Config(vocab_size=config.vocab_size, n_positions=config.block_size, n_embd=config.n_embd,
@@ -358,9 +401,10 @@ def save_hf(self: GPT, directory, tokenizer=None) -> Path:
     "Write a Hugging Face folder: weights, config and the fast tokenizer (GPT-2's, or `tokenizer`: a `BPETokenizer` or its file; False: none)."
     import shutil
     transformers = require("transformers", "hf", "GPT.save_hf")
+    hf_config = to_hf_config(self.config)                              # a model transformers' GPT-2 cannot be: refused first
     tok = None if tokenizer is False else _bpe_tokenizer(tokenizer, self.config.vocab_size)
     hf_tok = None if tok is None else tok.to_hf(self.config.block_size)
-    hf = transformers.GPT2LMHeadModel(to_hf_config(self.config))
+    hf = transformers.GPT2LMHeadModel(hf_config)
     sd = {k: (v.t() if k.endswith(_CONV1D) else v).detach().float().cpu() for k, v in self.state_dict().items()}
     hf.load_state_dict(sd, strict=True)
     hf.generation_config.pad_token_id = hf.generation_config.eos_token_id = hf_tok.eos_token_id if hf_tok else None

@@ -19,8 +19,8 @@ from .block import Block
 from .model import GPT, GPTConfig, load_model, load_tokenizer
 
 # %% auto #0
-__all__ = ['check_sampling', 'filter_logits', 'sample_next', 'KVCache', 'generate_stream', 'generate', 'generate_text',
-           'sample_main']
+__all__ = ['check_sampling', 'filter_logits', 'sample_next', 'KVCache', 'cached_positions', 'generate_stream', 'generate',
+           'generate_text', 'sample_main']
 
 # %% ../nbs/08_sample.ipynb #c081d93d
 def check_sampling(temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None):
@@ -101,22 +101,26 @@ def _attn_mask(T, past, key_mask, device):
     if key_mask is not None: m = m & (key_mask[:, None, :] | (k_col == q_col)[None])
     return m[:, None], False
 
+def cached_positions(model, idx: torch.Tensor, pos=None, cache: KVCache | None = None, key_mask=None):
+    "The positions (B, T) of `idx` after the `cache`'s (checked against `model`'s block_size), and the attention mask and causal flag for SDPA."
+    B, T = idx.shape
+    past = cache.len if cache is not None else 0
+    if pos is None: pos = torch.arange(past, past + T, device=idx.device).expand(B, T)
+    if T and int(pos.max()) >= model.config.block_size:
+        raise ValueError(f"position {int(pos.max())} exceeds block_size {model.config.block_size}")
+    if key_mask is not None and key_mask.shape != (B, past + T):
+        raise ValueError(f"key_mask shape {tuple(key_mask.shape)}, expected {(B, past + T)}")
+    return (pos, *_attn_mask(T, past, key_mask, idx.device))
+
 @patch
 def forward_cached(self: GPT, idx: torch.Tensor, pos: torch.Tensor | None = None, cache: KVCache | None = None,
                    key_mask: torch.Tensor | None = None, last_only: bool = False) -> torch.Tensor:
     "Logits for `idx` (B, T) after the `cache`'s positions: `pos` (B, T) positions, `key_mask` (B, past+T) True at real tokens."
-    B, T = idx.shape
-    past = cache.len if cache is not None else 0
-    if pos is None: pos = torch.arange(past, past + T, device=idx.device).expand(B, T)
-    if T and int(pos.max()) >= self.config.block_size:
-        raise ValueError(f"position {int(pos.max())} exceeds block_size {self.config.block_size}")
-    if key_mask is not None and key_mask.shape != (B, past + T):
-        raise ValueError(f"key_mask shape {tuple(key_mask.shape)}, expected {(B, past + T)}")
-    attn_mask, is_causal = _attn_mask(T, past, key_mask, idx.device)
+    pos, attn_mask, is_causal = cached_positions(self, idx, pos, cache, key_mask)
     x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
     for i, block in enumerate(self.transformer.h):
         x = block.step(x, cache=cache, layer=i, attn_mask=attn_mask, is_causal=is_causal)
-    if cache is not None: cache.len += T
+    if cache is not None: cache.len += idx.shape[1]
     if last_only: x = x[:, -1:]
     return self.lm_head(self.transformer.ln_f(x))
 

@@ -17,16 +17,23 @@ from .core import (CHECKPOINT_NAME, CommandParser, add_dataclass_flags, atomic_w
                           find_shared_data, fsync_dir, latest_checkpoint, peak_flops, read_config_file, run_command, setting)
 from .data import DEFAULT_VAL_TOKENS, ShardLoader, data_encoder, default_name, prepare, read_manifest
 from .bigram import evaluate_loss, prepare_with_bpe
-from .model import GPT, GPTConfig, PRESETS, export_hf, greedy, load_model
+from .model import GPT, GPT2_SWITCHES, GPTConfig, PRESETS, export_hf, greedy, load_model, make_model, model_switches
 
 # %% auto #0
-__all__ = ['TRAIN_PRESETS', 'TrainConfig', 'make_accelerator', 'make_loaders', 'RunLock', 'Callback', 'Trainer', 'ClipGrad',
-           'lr_at', 'Schedule', 'Evaluate', 'Throughput', 'read_metrics', 'plot_metrics', 'resolved_config', 'Metrics',
-           'Progress', 'rng_state', 'set_rng_state', 'finite_weights', 'save_checkpoint', 'tidy_run_dir',
-           'read_checkpoint', 'Checkpoints', 'ExportHF', 'NonFiniteLossError', 'last_good_checkpoint', 'NaNGuard',
-           'train', 'train_parser', 'parse_args', 'train_main', 'course_sources', 'course_config', 'course_model']
+__all__ = ['RECIPES', 'TRAIN_PRESETS', 'OPTIMIZERS', 'TrainConfig', 'make_accelerator', 'make_loaders', 'RunLock', 'Callback',
+           'make_optimizer', 'Trainer', 'ClipGrad', 'lr_at', 'Schedule', 'Evaluate', 'Throughput', 'read_metrics',
+           'plot_metrics', 'resolved_config', 'Metrics', 'Progress', 'rng_state', 'set_rng_state', 'finite_weights',
+           'save_checkpoint', 'tidy_run_dir', 'read_checkpoint', 'Checkpoints', 'ExportHF', 'NonFiniteLossError',
+           'last_good_checkpoint', 'NaNGuard', 'train', 'train_parser', 'parse_args', 'train_main', 'course_sources',
+           'course_config', 'course_model']
 
 # %% ../nbs/07_train.ipynb #5fa55273
+RECIPES = {                     # what `recipe` sets under the flags; chapter 12 measures each switch of "modern"
+    "gpt2": dict(optimizer="adamw", schedule="cosine", bias=True, **GPT2_SWITCHES),
+    "modern": dict(optimizer="muon", schedule="wsd", min_lr_ratio=0.0, bias=False, rope=True, norm="rmsnorm", qk_norm=True,
+                   mlp="relu2", zero_init=True, tie_embeddings=False, logit_softcap=15.0),
+}
+
 @dataclass
 class TrainConfig:
     "A training run: data, model, batch, optimizer, schedule, evaluation, checkpoints (presets: `TRAIN_PRESETS`)."
@@ -61,6 +68,23 @@ class TrainConfig:
     log_with: str = setting("", "Accelerate trackers, comma-separated", choices=("tensorboard", "wandb", "trackio", "mlflow", "comet_ml", "aim", "clearml", "dvclive", "swanlab"), several=True)
     progress: bool = setting(True, "tqdm progress bar")
     export_hf: str = setting("", "after the last step, also write the model as a Hugging Face folder here ('' = no)")
+    # chapter 12's switches: GPT-2's values by default; --recipe modern sets them all (flags still override)
+    recipe: str = setting("gpt2", "the switches below as one set: gpt2 (GPT-2 as published) or modern (chapter 12's ladder); "
+                          "applied under the flags", choices=tuple(RECIPES))
+    optimizer: str = setting("adamw", "adamw; muon: Muon for the blocks' matrices (at muon_lr), AdamW for the rest",
+                             choices=("adamw", "muon"))
+    muon_lr: float = setting(0.02, "Muon's peak learning rate (optimizer muon), on the same schedule as max_lr")
+    schedule: str = setting("cosine", "cosine: warmup then cosine decay; wsd: warmup, constant, then a linear cool-down over "
+                            "the last cooldown_frac of the steps; both end at min_lr_ratio * max_lr", choices=("cosine", "wsd"))
+    cooldown_frac: float = setting(0.5, "wsd's cool-down, as a fraction of max_steps")
+    bias: bool = setting(True, "biases in the linear layers and norms")
+    rope: bool = setting(False, "rotary position embeddings instead of a learned position table")
+    norm: str = setting("layernorm", "the norm in every block and before the head", choices=("layernorm", "rmsnorm"))
+    qk_norm: bool = setting(False, "queries and keys RMS-normalised per head")
+    mlp: str = setting("gelu", "the MLP's activation: gelu (tanh), or relu2 (ReLU squared)", choices=("gelu", "relu2"))
+    zero_init: bool = setting(False, "the output projections into the residual stream start at zero")
+    tie_embeddings: bool = setting(True, "the head shares the token embedding's matrix")
+    logit_softcap: float = setting(0.0, "logits squashed to (-c, c) by c·tanh(logits/c); 0 = none")
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -83,12 +107,15 @@ class TrainConfig:
         for name, ok, rule in [("max_lr", self.max_lr > 0, "> 0"), ("min_lr_ratio", 0 <= self.min_lr_ratio <= 1, "in [0, 1]"),
                                ("dropout", 0 <= self.dropout < 1, "in [0, 1)"), ("weight_decay", self.weight_decay >= 0, ">= 0"),
                                ("beta1", 0 <= self.beta1 < 1, "in [0, 1)"), ("beta2", 0 <= self.beta2 < 1, "in [0, 1)"),
-                               ("grad_clip", self.grad_clip >= 0, ">= 0"), ("peak_flops", self.peak_flops >= 0, ">= 0")]:
+                               ("grad_clip", self.grad_clip >= 0, ">= 0"), ("peak_flops", self.peak_flops >= 0, ">= 0"),
+                               ("muon_lr", self.muon_lr > 0, "> 0"), ("cooldown_frac", 0 <= self.cooldown_frac <= 1, "in [0, 1]"),
+                               ("logit_softcap", self.logit_softcap >= 0, ">= 0")]:
             if not ok: raise ValueError(f"TrainConfig.{name} must be {rule}, got {getattr(self, name)}")
 
     def gpt_config(self, vocab_size: int = 50257) -> GPTConfig:
         "The model's `GPTConfig` for data with `vocab_size` tokens (checked against `seq_len`)."
-        gc = GPTConfig.from_preset(self.model, pad_vocab=self.pad_vocab, dropout=self.dropout, vocab_size=vocab_size)
+        gc = GPTConfig.from_preset(self.model, pad_vocab=self.pad_vocab, dropout=self.dropout, vocab_size=vocab_size,
+                                   **model_switches(self))
         if self.seq_len > gc.block_size: raise ValueError(f"seq_len {self.seq_len} exceeds the {self.model} model's block_size {gc.block_size}")
         return gc
 
@@ -106,7 +133,9 @@ class TrainConfig:
         if name not in TRAIN_PRESETS: raise ValueError(f"unknown preset {name!r}; choose one of {list(TRAIN_PRESETS)}")
         unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
         if unknown: raise ValueError(f"unknown TrainConfig field(s): {', '.join(sorted(unknown))}")
-        return cls(**{**TRAIN_PRESETS[name], **overrides})
+        recipe = overrides.get("recipe", "gpt2")
+        if recipe not in RECIPES: raise ValueError(f"unknown recipe {recipe!r}; choose one of {list(RECIPES)}")
+        return cls(**{**TRAIN_PRESETS[name], **RECIPES[recipe], **overrides})
 
     @classmethod
     def from_dict(cls, d: dict, source="config") -> TrainConfig:
@@ -197,6 +226,14 @@ class Callback:
     "A capability of the training loop: `Trainer` calls its methods named after events (`before_step`, `after_backward`, ...)."
     order = 0
 
+OPTIMIZERS = {}       # optimizer name → fn(model, cfg) for those beyond AdamW (chapter 12 adds "muon")
+
+def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
+    "The optimizer `cfg.optimizer` names: chapter 06's AdamW (weight decay on the 2-D weights only), or one of `OPTIMIZERS`."
+    if cfg.optimizer == "adamw": return model.configure_optimizers(cfg.weight_decay, cfg.max_lr, (cfg.beta1, cfg.beta2))
+    if cfg.optimizer not in OPTIMIZERS: raise ValueError(f"optimizer {cfg.optimizer!r} is chapter 12's (gpt2_nb.modern): import gpt2_nb")
+    return OPTIMIZERS[cfg.optimizer](model, cfg)
+
 class Trainer:
     "A training run of `cfg` with `callbacks`: `fit()` runs `train_step` until `cfg.max_steps`."
     def __init__(self, cfg: TrainConfig, callbacks=()):
@@ -211,13 +248,12 @@ class Trainer:
         acc.wait_for_everyone()
         try:
             set_seed(cfg.seed)
-            self.raw = GPT(self.gpt_config)
+            self.raw = make_model(self.gpt_config)             # GPT, or the class chapter 12's switches need
             self.step, self.record, self.history = 0, {}, []
             self.event("after_model")                        # weights loaded or frozen before the optimizer sees them
             self.model = acc.prepare(self.raw)
             self.raw = acc.unwrap_model(self.model)
-            opt = self.raw.configure_optimizers(cfg.weight_decay, cfg.max_lr, (cfg.beta1, cfg.beta2), self.device.type)
-            self.optimizer = acc.prepare(opt)
+            self.optimizer = acc.prepare(make_optimizer(self.raw, cfg))
             self.event("after_optimizer")                    # its state restored before anything in run_dir is written
         except BaseException:
             if self.lock: self.lock.release(undo=True)
@@ -275,11 +311,15 @@ class ClipGrad(Callback):
         t.record["grad_norm"] = float(t.accelerator.clip_grad_norm_(t.model.parameters(), limit))
 
 # %% ../nbs/07_train.ipynb #daa09595
-def lr_at(step: int, max_lr: float, warmup_steps: int, max_steps: int, min_lr_ratio: float = 0.1) -> float:
-    "Learning rate at optimizer step `step` (0-based): linear warmup to `max_lr`, cosine decay to `min_lr_ratio · max_lr`."
+def lr_at(step: int, max_lr: float, warmup_steps: int, max_steps: int, min_lr_ratio: float = 0.1,
+          schedule: str = "cosine", cooldown_frac: float = 0.5) -> float:
+    "Learning rate at optimizer step `step` (0-based): linear warmup to `max_lr`, then cosine decay to `min_lr_ratio · max_lr` (or chapter 12's `wsd`)."
     min_lr = max_lr * min_lr_ratio
     if step < warmup_steps: return max_lr * (step + 1) / warmup_steps
     if step >= max_steps: return min_lr
+    if schedule == "wsd":                                  # constant, then a straight line down over the last cooldown_frac
+        start = max(warmup_steps, max_steps - round(cooldown_frac * max_steps))
+        return max_lr if step < start else max_lr + (min_lr - max_lr) * (step - start) / max(1, max_steps - start)
     progress = (step - warmup_steps) / max(1, max_steps - warmup_steps)
     return min_lr + (max_lr - min_lr) * (1 + math.cos(math.pi * progress)) / 2
 
@@ -287,8 +327,8 @@ class Schedule(Callback):
     "Set and record the learning rate `lr_at` of each step."
     def before_step(self, t):
         c = t.cfg
-        t.record["lr"] = lr = lr_at(t.step, c.max_lr, c.warmup_steps, c.max_steps, c.min_lr_ratio)
-        for g in t.optimizer.param_groups: g["lr"] = lr
+        t.record["lr"] = lr = lr_at(t.step, c.max_lr, c.warmup_steps, c.max_steps, c.min_lr_ratio, c.schedule, c.cooldown_frac)
+        for g in t.optimizer.param_groups: g["lr"] = lr * g.get("lr_scale", 1.0)   # a group may run at a multiple (Muon's)
 
 # %% ../nbs/07_train.ipynb #a5735dbd
 class Evaluate(Callback):
@@ -661,7 +701,7 @@ def train(cfg: TrainConfig, callbacks=(), resume: bool = False) -> dict:
 def train_parser() -> CommandParser:
     "The parser of `gpt2nb-train`: `--preset`, `--config`, `--resume`, then one flag per `TrainConfig` field."
     p = CommandParser(prog="gpt2nb-train", allow_abbrev=False,
-                      description="Train GPT-2 (gpt2_nb). Settings come from the preset, then the --config file, then the flags. "
+                      description="Train GPT-2 (gpt2_nb). Settings come from the preset, then the recipe, then the --config file, then the flags. "
                                   "Several processes: accelerate launch --multi_gpu --num_processes N -m gpt2_nb.train ...")
     p.add_argument("--preset", default=None, help=f"the starting settings: one of {', '.join(TRAIN_PRESETS)} (default: the file's "
                    "'preset', else tiny)")
@@ -672,7 +712,7 @@ def train_parser() -> CommandParser:
     return add_dataclass_flags(p, TrainConfig, title="settings (defaults: the tiny preset)")
 
 def parse_args(argv=None) -> tuple[TrainConfig, bool]:
-    "The `TrainConfig` and the resume flag of a `gpt2nb-train` command line: preset < config file < flags."
+    "The `TrainConfig` and the resume flag of a `gpt2nb-train` command line: preset < recipe < config file < flags."
     p = train_parser()
     flags = vars(p.parse_args(argv))
     preset, config, resume = flags.pop("preset"), flags.pop("config"), flags.pop("resume")
@@ -686,6 +726,9 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool]:
         if (recorded := Path(run_dir)/"config.json").is_file():
             try: base = dataclasses.asdict(TrainConfig.from_dict(json.loads(recorded.read_text()), recorded))
             except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{recorded}: unreadable run config ({e})") from None
+    if (recipe := flags.get("recipe", from_file.get("recipe"))) is not None:   # a recipe given now: its switches under file and flags
+        if recipe not in RECIPES: raise ValueError(f"{config}: unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
+        base = {**base, **RECIPES[recipe], "recipe": recipe}
     cfg = TrainConfig.from_dict({**base, **from_file}, config or "config")
     return dataclasses.replace(cfg, **flags), resume
 
