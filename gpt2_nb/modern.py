@@ -97,7 +97,7 @@ def muon(model: nn.Module, cfg: TrainConfig) -> Optimizers:
     for g in m.param_groups: g["lr_scale"] = cfg.muon_lr / cfg.max_lr
     return Optimizers(m, adamw([p for n, p in named if not in_blocks(n, p)], cfg.weight_decay, cfg.max_lr, (cfg.beta1, cfg.beta2)))
 
-OPTIMIZERS["muon"] = muon          # chapter 07's Trainer builds it for optimizer="muon"
+OPTIMIZERS.setdefault("muon", muon)     # chapter 07's Trainer builds it for optimizer="muon" (the library's, registered first)
 
 # %% ../nbs/12_modern.ipynb #8e5b4d4a
 def rotary_cos_sin(head_size: int, length: int, base: float = 10000.0, device=None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -216,7 +216,7 @@ class ModernGPT(GPT):
         N = sum(p.numel() for n, p in self.named_parameters() if n not in lookups)
         return 6 * N + 12 * self.config.n_layer * self.config.n_embd * (seq_len or self.config.block_size)
 
-ARCHITECTURES["modern"] = ModernGPT    # chapter 06's make_model (and so GPT.load, the Trainer) builds it for arch "modern"
+ARCHITECTURES.setdefault("modern", ModernGPT)   # chapter 06's make_model (so GPT.load, the Trainer) builds it for arch "modern"
 
 # %% ../nbs/12_modern.ipynb #15866b00
 LADDER = {                                        # each rung adds its switches to all those above it
