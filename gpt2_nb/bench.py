@@ -6,22 +6,23 @@ Docs: https://gpt2nb.github.io/gpt2_nb/speed.html.md"""
 
 # %% ../nbs/11_speed.ipynb #c002
 from __future__ import annotations
-import argparse, contextlib, dataclasses, gc, json, math, os, resource, statistics, sys, time, types
+import argparse, contextlib, dataclasses, gc, json, math, os, resource, shutil, statistics, sys, tempfile, time, types
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from .core import CommandParser, atomic_write, autocast_context, num_threads, peak_flops, pick_device, run_command
+from .core import CommandParser, atomic_write, autocast_context, checkpoint_dir, num_threads, peak_flops, pick_device, run_command
 from .attention import CausalSelfAttention
 from .model import GPT, GPTConfig, PRESETS, adamw, count_params, flops_per_token, to_hf_config
 
 # %% auto #0
-__all__ = ['ATTN_IMPLS', 'DTYPES', 'LADDER', 'CPU_RUNGS', 'device_peak_flops', 'manual_attention_forward', 'set_attention',
-           'check_dtype', 'precision', 'forward_context', 'estimate_step_memory', 'available_memory', 'BenchConfig',
-           'hf_gpt2', 'benchmark', 'format_result', 'best_of', 'compare_hf', 'largest_batch', 'run_ladder',
-           'ladder_table', 'plot_ladder', 'bench_main']
+__all__ = ['ATTN_IMPLS', 'DTYPES', 'LADDER', 'CPU_RUNGS', 'SUITE_SIZES', 'SUITE_RUNGS', 'device_peak_flops',
+           'manual_attention_forward', 'set_attention', 'check_dtype', 'precision', 'forward_context',
+           'estimate_step_memory', 'available_memory', 'BenchConfig', 'hf_gpt2', 'benchmark', 'format_result',
+           'best_of', 'compare_hf', 'largest_batch', 'run_ladder', 'ladder_table', 'plot_ladder', 'generation_speed',
+           'training_check', 'gpu_suite', 'suite_markdown', 'bench_main']
 
 # %% ../nbs/11_speed.ipynb #c006
 def device_peak_flops(device, peak_tflops: float | None = None) -> float | None:
@@ -260,10 +261,10 @@ LADDER = (   # (rung, label, settings changed from the rung before)
     ("fp32", "fp32", dict(dtype="fp32", attn="manual", compile=False, pad_vocab=False, fused_adamw=False)),
     ("tf32", "TF32", dict(dtype="tf32")),
     ("bf16", "bf16 autocast", dict(dtype="bf16")),
-    ("compile", "torch.compile", dict(compile=True)),
     ("sdpa", "flash attention (SDPA)", dict(attn="sdpa")),
     ("pad-vocab", "vocab 50,304", dict(pad_vocab=True)),
     ("fused-adamw", "fused AdamW", dict(fused_adamw=True)),
+    ("compile", "torch.compile", dict(compile=True)),
     ("max-batch", "largest micro-batch", dict(batch_size="max")),
 )
 CPU_RUNGS = ("fp32", "sdpa", "pad-vocab", "fused-adamw")
@@ -335,6 +336,148 @@ def plot_ladder(rows: list[dict], path, title: str | None = None) -> Path:
     try: return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     finally: plt.close(fig)
 
+# %% ../nbs/11_speed.ipynb #8b545a03
+SUITE_SIZES = {   # `full`: one H100/H200 in under 8 minutes; `tiny`: the same code as a dry run on a CPU
+    "full": dict(preset="gpt2", batch_size=16, seq_len=1024, steps=10, warmup=3, compare_compiled=True,
+                 gen_prompt=16, gen_tokens=256, gen_batches=(1, 64), train_steps=300, train_micro=16, train_seq=1024,
+                 train_eval_batches=8),
+    "tiny": dict(preset="tiny", batch_size=2, seq_len=32, steps=1, warmup=1, compare_compiled=False,
+                 gen_prompt=4, gen_tokens=8, gen_batches=(1, 4), train_steps=6, train_micro=2, train_seq=32,
+                 train_eval_batches=1),
+}
+SUITE_RUNGS = ("fp32", "tf32", "bf16", "sdpa", "pad-vocab", "fused-adamw", "compile")   # TF32 and bf16 only on CUDA
+
+
+# %% ../nbs/11_speed.ipynb #e85bb9d3
+def generation_speed(preset: str = "tiny", device=None, batch_sizes=(1,), prompt_len: int = 16, new_tokens: int = 64,
+                     repeats: int = 2, threads: int | None = None, seed: int = 0) -> list[dict]:
+    "Greedy tokens/s of chapter 08's KV-cache `generate` and of transformers' `generate()` on the same weights, per batch size (best of `repeats`, interleaved)."
+    from transformers import GPT2LMHeadModel
+    from gpt2_nb.sample import generate
+    dev = pick_device(device)
+    dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
+    torch.manual_seed(seed)
+    ours = GPT(GPTConfig.from_preset(preset)).eval()
+    with tempfile.TemporaryDirectory() as d:                       # chapter 06's export: the same weights in transformers' layout
+        hf = GPT2LMHeadModel.from_pretrained(ours.save_hf(Path(d)/"hf", tokenizer=False)).eval()
+    ours, hf = ours.to(dev, dtype), hf.to(dev, dtype)
+    g, rows = torch.Generator().manual_seed(seed), []
+    with num_threads(threads), torch.no_grad():
+        for B in batch_sizes:
+            prompts = torch.randint(0, 50257, (B, prompt_len), generator=g)
+            x = prompts.to(dev)
+            runs = {"gpt2_nb": lambda n: generate(ours, prompts.tolist(), n, temperature=0, stop_token=None),
+                    "hf": lambda n: hf.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=n, min_new_tokens=n,
+                                                do_sample=False, eos_token_id=None, pad_token_id=0)[:, prompt_len:].tolist()}
+            for fn in runs.values(): fn(2)                              # warm-up
+            best, out = {k: 0.0 for k in runs}, {}
+            for _ in range(repeats):
+                for k, fn in runs.items():
+                    _sync(dev); t = time.perf_counter(); out[k] = fn(new_tokens); _sync(dev)
+                    best[k] = max(best[k], B * new_tokens / (time.perf_counter() - t))
+            rows.append(dict(preset=preset, batch_size=B, prompt_len=prompt_len, new_tokens=new_tokens, dtype=str(dtype).removeprefix("torch."),
+                             device=str(dev), ours_tokens_per_s=best["gpt2_nb"], hf_tokens_per_s=best["hf"],
+                             ratio=best["gpt2_nb"] / best["hf"], same_tokens=out["gpt2_nb"] == out["hf"]))
+    return rows
+
+# %% ../nbs/11_speed.ipynb #20e25f25
+def training_check(data_dir, run_dir, preset: str = "tiny", device=None, steps: int = 300, micro_batch: int = 16,
+                   seq_len: int = 1024, eval_batches: int = 8) -> dict:
+    "Chapter 07's `train` of a fresh `preset` for `steps` steps on `data_dir`, then a copy resumed from its half-way checkpoint: losses, speed, exactness, projected run times."
+    from gpt2_nb.train import TrainConfig, read_metrics, train
+    dev, run_dir = pick_device(device), Path(run_dir)
+    half = max(1, steps // 2)
+    cfg = TrainConfig(data_dir=str(data_dir), data_source="", run_dir=str(run_dir), model=preset, pad_vocab=True,
+                      seq_len=seq_len, micro_batch=micro_batch, total_batch_size=micro_batch * seq_len, max_steps=steps,
+                      max_lr=6e-4, warmup_steps=max(1, steps // 10), eval_every=half, eval_batches=eval_batches,
+                      ckpt_every=half, keep_last=4, sample_tokens=32, sample_prompt="The function", progress=False,
+                      cpu=dev.type != "cuda")
+    t0 = time.perf_counter()
+    out = train(cfg)
+    wall = time.perf_counter() - t0
+    again = run_dir.with_name(run_dir.name + "-resumed")            # the last checkpoint gone, as a kill in the last step leaves it
+    shutil.rmtree(again, ignore_errors=True)
+    shutil.copytree(run_dir, again)
+    shutil.rmtree(checkpoint_dir(again, steps))
+    train(dataclasses.replace(cfg, run_dir=str(again)), resume=True)
+    a, b = (GPT.load(checkpoint_dir(d, steps)).state_dict() for d in (run_dir, again))
+    steps_of = lambda d: [r for r in read_metrics(Path(d)/"metrics.jsonl") if "loss" in r]
+    recs, resumed = steps_of(run_dir), steps_of(again)
+    tps = statistics.median(r["tokens_per_s"] for r in recs[1:] or recs)   # the first step holds start-up work
+    mfu = [r["mfu"] for r in recs[1:] if "mfu" in r]
+    return dict(preset=preset, device=str(dev), steps=steps, batch=f"{micro_batch}×{seq_len}", tokens=steps * micro_batch * seq_len,
+                first_loss=recs[0]["loss"], last_loss=recs[-1]["loss"], val_loss=out["val_loss"], sample=out["sample"],
+                tokens_per_s=tps, mfu=statistics.median(mfu) if mfu else None, wall_s=wall, resumed_from=half,
+                resume_max_weight_diff=max((a[k] - b[k]).abs().max().item() for k in a),
+                resume_max_loss_diff=max(abs(x["loss"] - y["loss"]) for x, y in zip(recs, resumed)),
+                hours_300M=300e6 / tps / 3600, hours_10B=10e9 / tps / 3600)
+
+# %% ../nbs/11_speed.ipynb #1ba79fec
+def gpu_suite(out_dir="results/gpu", size: str = "full", device=None, data_dir=None, progress: bool = True) -> dict:
+    "Every GPU figure in one call: the ladder, ours vs transformers, generation speed, a training run with an exact resume; JSON per part and `suite.md` in `out_dir`."
+    if size not in SUITE_SIZES: raise ValueError(f"unknown suite size {size!r}; choose one of {list(SUITE_SIZES)}")
+    s, dev, out = SUITE_SIZES[size], pick_device(device), Path(out_dir)
+    if data_dir is not None and not (Path(data_dir)/"manifest.json").is_file():
+        raise FileNotFoundError(f"{data_dir}: not a prepared data folder (no manifest.json); gpt2nb-prepare --out {data_dir}")
+    out.mkdir(parents=True, exist_ok=True)
+    base = BenchConfig(s["preset"], s["batch_size"], s["seq_len"], s["steps"], s["warmup"], device=str(dev))
+    best = dataclasses.replace(base, dtype="bf16" if dev.type == "cuda" else "fp32", compile=s["compare_compiled"],
+                               attn="sdpa", pad_vocab=True, fused_adamw=True)
+
+    def vs_hf():                                   # identical best settings; and transformers as commonly run
+        same = compare_hf(best)
+        common = benchmark(dataclasses.replace(best, compile=False, pad_vocab=False, fused_adamw=False), "hf")
+        return dict(ours=same["ours"], hf=same["hf"], hf_common=common, ratio=same["ratio"],
+                    ratio_vs_common=same["ours"]["tokens_per_s"] / common["tokens_per_s"])
+    parts = {"ladder": lambda: run_ladder(base, [r for r in SUITE_RUNGS if dev.type == "cuda" or r not in ("tf32", "bf16")],
+                                          progress=False),
+             "vs_hf": vs_hf,
+             "generation": lambda: generation_speed(s["preset"], dev, s["gen_batches"], s["gen_prompt"], s["gen_tokens"]),
+             "training": lambda: training_check(data_dir, out/"runs"/"train", s["preset"], dev, s["train_steps"], s["train_micro"],
+                                                s["train_seq"], s["train_eval_batches"]) if data_dir else None}
+    res = dict(size=size, device=torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
+               torch=torch.__version__, seconds={}, errors={})
+    for name, fn in parts.items():                             # a part that fails is recorded; the others still run
+        t0 = time.perf_counter()
+        try: res[name] = fn()
+        except Exception as e: res[name], res["errors"][name] = None, f"{type(e).__name__}: {e}".splitlines()[0]
+        res["seconds"][name] = round(time.perf_counter() - t0, 1)
+        text = json.dumps(res[name], indent=1, default=str) + "\n"
+        atomic_write(out/f"{name}.json", lambda tmp: Path(tmp).write_text(text))
+        if progress: print(f"{name}: {res['seconds'][name]:.0f} s" + (f", FAILED: {res['errors'][name]}" if name in res["errors"] else ""), file=sys.stderr)
+    if res["ladder"]: plot_ladder(res["ladder"], out/"ladder.png")
+    md = suite_markdown(res)
+    atomic_write(out/"suite.md", lambda tmp: Path(tmp).write_text(md))
+    text = json.dumps(res, indent=1, default=str) + "\n"
+    atomic_write(out/"suite.json", lambda tmp: Path(tmp).write_text(text))
+    return res
+
+def suite_markdown(res: dict) -> str:
+    "The suite's results as markdown: the ladder, ours vs transformers, generation, the training run."
+    out = [f"Measured on {res['device']} (torch {res['torch']}, suite size `{res['size']}`).", ""]
+    if res.get("ladder"): out += ["**The ladder**", "", ladder_table(res["ladder"]), ""]
+    if (v := res.get("vs_hf")):
+        out += ["**gpt2_nb vs transformers' GPT2LMHeadModel**", "", "| model | settings | ms/step | tokens/s | MFU | peak memory |", "|---|---|---|---|---|---|"]
+        for r in (v["ours"], v["hf"], v["hf_common"]):
+            mfu = f"{r['mfu']:.1%}" if r["mfu"] is not None else "n/a"
+            what = f"{r['dtype']}, {r['attn']}, vocab {r['vocab_size']:,}, {'fused' if r['fused_adamw'] else 'unfused'} AdamW{', compiled' if r['compile'] else ''}"
+            out.append(f"| {r['model']} | {what} | {r['ms_per_step']:.1f} | {r['tokens_per_s']:,.0f} | {mfu} | {_fmt_bytes(r['peak_mem_bytes'])} |")
+        out += ["", f"Same settings: {v['ratio']:.2f}×; against transformers as commonly run: {v['ratio_vs_common']:.2f}×.", ""]
+    if res.get("generation"):
+        out += ["**Greedy generation (KV cache) vs transformers' `generate()`**", "", "| batch | new tokens | gpt2_nb tokens/s | transformers tokens/s | ratio | same tokens |", "|---|---|---|---|---|---|"]
+        out += [f"| {r['batch_size']} | {r['new_tokens']} | {r['ours_tokens_per_s']:,.0f} | {r['hf_tokens_per_s']:,.0f} | {r['ratio']:.2f}× | {r['same_tokens']} |"
+                for r in res["generation"]] + [""]
+    if (t := res.get("training")):
+        mfu = f", MFU {t['mfu']:.1%}" if t["mfu"] is not None else ""
+        out += ["**Training run**", "",
+                f"- `{t['preset']}`, {t['steps']} steps of {t['batch']} tokens: loss {t['first_loss']:.2f} → {t['last_loss']:.2f}, val {t['val_loss']:.2f}; {t['tokens_per_s']:,.0f} tokens/s{mfu}; {t['wall_s']:.0f} s in all",
+                f"- resumed from step {t['resumed_from']}: largest weight difference {t['resume_max_weight_diff']:.1e}, largest loss difference {t['resume_max_loss_diff']:.1e}",
+                f"- at this speed on one device: 300M tokens in {t['hours_300M']:.2f} h, 10B tokens in {t['hours_10B']:.1f} h",
+                f"- sample: {t['sample']!r}", ""]
+    for name, err in res.get("errors", {}).items(): out.append(f"- **{name} failed:** {err}")
+    out.append("Seconds per part: " + ", ".join(f"{k} {v:.0f}" for k, v in res["seconds"].items()))
+    return "\n".join(out) + "\n"
+
 # %% ../nbs/11_speed.ipynb #c043
 def _parser() -> argparse.ArgumentParser:
     p = CommandParser(prog="gpt2nb-bench", description="Time GPT-2 training steps: ms/step, tokens/s, MFU, peak memory.")
@@ -358,6 +501,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-batch", type=int, default=128, help="largest batch the max-batch rung tries (default 128)")
     p.add_argument("--plot", default=None, metavar="FILE", help="with --ladder: write the bar chart (PNG) here")
     p.add_argument("--json", default=None, metavar="FILE", help="write the result as JSON here")
+    g = p.add_argument_group("the GPU suite (every GPU figure in one call; the flags above do not apply to it)")
+    g.add_argument("--gpu-suite", action="store_true", help="run the ladder, ours vs transformers, generation and a training run with resume")
+    g.add_argument("--size", default="full", choices=list(SUITE_SIZES), help="full (gpt2 on one H100/H200, under 8 min) or tiny (a dry run)")
+    g.add_argument("--out", default="results/gpu", metavar="DIR", help="where the JSON files and suite.md go (default results/gpu)")
+    g.add_argument("--data", default=None, metavar="DIR", help="a prepared data folder for the training part (gpt2nb-prepare)")
     return p
 
 def bench_main(argv: list[str] | None = None) -> int:
@@ -366,12 +514,19 @@ def bench_main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)                                   # bad flags: usage errors, exit status 2
     if a.plot and not a.ladder: p.error("--plot needs --ladder")
     if a.vs_hf and a.ladder: p.error("use either --vs-hf or --ladder, not both")
+    if a.gpu_suite and (a.vs_hf or a.ladder or a.plot or a.json): p.error("--gpu-suite writes its own files into --out; drop --vs-hf, --ladder, --plot and --json")
     names = [n for n, _, _ in LADDER]
     if a.ladder and a.ladder != "default" and (bad := [r.strip() for r in a.ladder.split(",") if r.strip() not in names]):
         p.error(f"unknown ladder rungs {bad}; choose from {names}")
     def body():                                              # what only running finds out: exit status 1
         for flag, path in (("--json", a.json), ("--plot", a.plot)):
             if path and Path(path).is_dir(): raise IsADirectoryError(f"{path}: a folder; {flag} names the file to write")
+        if a.gpu_suite:
+            if Path(a.out).is_file(): raise NotADirectoryError(f"{a.out}: a file; --out names the folder to write")
+            res = gpu_suite(a.out, a.size, a.device, a.data)
+            print(suite_markdown(res), end="")
+            if res["errors"]: raise RuntimeError(f"{len(res['errors'])} part(s) of the suite failed: {', '.join(res['errors'])} (see {a.out}/suite.md)")
+            return
         cfg = BenchConfig(a.preset, a.batch_size, a.seq_len, a.steps, a.warmup, a.dtype, a.compile, a.attn, a.pad_vocab,
                           a.fused_adamw, a.device, a.peak_tflops, a.threads)
         if a.ladder:
@@ -391,3 +546,6 @@ def bench_main(argv: list[str] | None = None) -> int:
             text = json.dumps(result, indent=1) + "\n"
             atomic_write(a.json, lambda tmp: Path(tmp).write_text(text))
     return run_command(body)
+
+# %% ../nbs/11_speed.ipynb #def400d3
+if __name__ == "__main__" and "__file__" in globals(): sys.exit(bench_main())

@@ -94,8 +94,13 @@ def pretokenizer(pattern: str = GPT2_PATTERN) -> Callable[[str], list[str]]:
         pinned = pinned.replace(rf"\p{{{major}}}", cls)
         differ += [extra, missing]
     if not "".join(differ): return fast.findall
-    pinned, differ = regex.compile("(?V1)" + pinned), regex.compile(f"[{''.join(differ)}]")   # V1: set operations in classes
-    def split(text: str) -> list[str]: return (pinned if differ.search(text) else fast).findall(text)
+    pinned, differ = regex.compile("(?V1)" + pinned), "".join(differ)
+    cps = [int(h, 16) for h in regex.findall(r"\\U([0-9a-f]{8})", differ)]
+    near = regex.compile(f"[\\U{min(cps):08x}-\\U{max(cps):08x}]+")   # one range: a quick scan for candidates
+    differ = regex.compile(f"[{differ}]")                                  # thousands of ranges: slow over a whole text
+    def split(text: str) -> list[str]:
+        newer = any(differ.search(m.group()) for m in near.finditer(text))
+        return (pinned if newer else fast).findall(text)
     return split
 
 # %% ../nbs/01_bpe.ipynb #990a8860

@@ -24,8 +24,8 @@ __all__ = ['RECIPES', 'TRAIN_PRESETS', 'OPTIMIZERS', 'TrainConfig', 'make_accele
            'make_optimizer', 'Trainer', 'ClipGrad', 'lr_at', 'Schedule', 'Evaluate', 'Throughput', 'read_metrics',
            'plot_metrics', 'resolved_config', 'Metrics', 'Progress', 'rng_state', 'set_rng_state', 'finite_weights',
            'save_checkpoint', 'tidy_run_dir', 'read_checkpoint', 'Checkpoints', 'ExportHF', 'NonFiniteLossError',
-           'last_good_checkpoint', 'NaNGuard', 'train', 'train_parser', 'parse_args', 'train_main', 'course_sources',
-           'course_config', 'course_model']
+           'last_good_checkpoint', 'NaNGuard', 'train', 'shard_model', 'gathered_state_dict', 'train_parser',
+           'parse_args', 'train_main', 'course_sources', 'course_config', 'course_model']
 
 # %% ../nbs/07_train.ipynb #5fa55273
 RECIPES = {                     # what `recipe` sets under the flags; chapter 12 measures each switch of "modern"
@@ -63,6 +63,8 @@ class TrainConfig:
     seed: int = setting(0, "seed of the initialisation and of the data order")
     mixed_precision: str = setting("auto", "auto is bf16 on CUDA, fp32 on the CPU", choices=("auto", "no", "bf16", "fp16"))
     compile: bool = setting(False, "torch.compile the training module (evaluation uses the plain one)")
+    fsdp: bool = setting(False, "several processes: shard the weights, gradients and optimizer state over them (FSDP2, "
+                         "block by block) instead of copying them (DDP); the same code on CPUs and GPUs")
     cpu: bool = setting(False, "train on the CPU even when a GPU is present")
     peak_flops: float = setting(0.0, "bf16 peak FLOP/s of one device, for MFU; 0 = look the GPU up")
     log_with: str = setting("", "Accelerate trackers, comma-separated", choices=("tensorboard", "wandb", "trackio", "mlflow", "comet_ml", "aim", "clearml", "dvclive", "swanlab"), several=True)
@@ -111,6 +113,9 @@ class TrainConfig:
                                ("muon_lr", self.muon_lr > 0, "> 0"), ("cooldown_frac", 0 <= self.cooldown_frac <= 1, "in [0, 1]"),
                                ("logit_softcap", self.logit_softcap >= 0, ">= 0")]:
             if not ok: raise ValueError(f"TrainConfig.{name} must be {rule}, got {getattr(self, name)}")
+        if self.fsdp and self.optimizer == "muon":
+            raise ValueError("TrainConfig.fsdp with optimizer 'muon': Muon orthogonalises whole matrices and FSDP gives each "
+                             "process a slice of them; train Muon with DDP (no --fsdp)")
 
     def gpt_config(self, vocab_size: int = 50257) -> GPTConfig:
         "The model's `GPTConfig` for data with `vocab_size` tokens (checked against `seq_len`)."
@@ -177,6 +182,11 @@ def make_accelerator(cfg: TrainConfig):
         warnings.filterwarnings("ignore", message=".*no supported trackers.*")          # an error below instead
         acc = Accelerator(cpu=use_cpu, mixed_precision=mp, log_with=trackers or None, project_dir=cfg.run_dir,
                           dynamo_backend="inductor" if cfg.compile else "no")
+    from accelerate.utils import DistributedType
+    if acc.distributed_type == DistributedType.FSDP:         # one FSDP implementation: section 8's shard_model
+        raise ValueError("FSDP from an Accelerate config is not used here: launch with --multi_gpu and add --fsdp")
+    if cfg.fsdp and acc.num_processes < 2:
+        raise ValueError("fsdp shards over several processes: start them with accelerate launch --multi_gpu --num_processes N")
     if trackers and len(acc.log_with) < len(trackers):
         raise ValueError(f"log_with={cfg.log_with!r}: tracker not installed (tensorboard: pip install 'gpt2_nb[track]'; or pip install wandb, trackio)")
     if not use_cpu: torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
@@ -251,8 +261,12 @@ class Trainer:
             self.raw = make_model(self.gpt_config)             # GPT, or the class chapter 12's switches need
             self.step, self.record, self.history = 0, {}, []
             self.event("after_model")                        # weights loaded or frozen before the optimizer sees them
-            self.model = acc.prepare(self.raw)
-            self.raw = acc.unwrap_model(self.model)
+            if cfg.fsdp:                                     # sharded in place; the forward gathers each block's weights
+                self.raw = shard_model(self.raw.to(self.device))
+                self.model = torch.compile(self.raw) if cfg.compile else self.raw
+            else:                                            # Accelerate's DDP (several processes), compile, autocast
+                self.model = acc.prepare(self.raw)
+                self.raw = acc.unwrap_model(self.model, keep_torch_compile=False)   # evaluation: the plain module
             self.optimizer = acc.prepare(make_optimizer(self.raw, cfg))
             self.event("after_optimizer")                    # its state restored before anything in run_dir is written
         except BaseException:
@@ -276,7 +290,7 @@ class Trainer:
         loss_sum = torch.zeros((), device=self.device)
         for micro in range(self.accum):
             x, y = (b.to(self.device, non_blocking=True) for b in self.train_loader.next_batch())
-            with self.accelerator.no_sync(self.model) if micro < self.accum - 1 else contextlib.nullcontext():
+            with self.sync_gradients(micro == self.accum - 1):
                 _, loss = self.model(x, y)
                 loss = loss / self.accum
                 loss_sum += loss.detach().float()
@@ -291,6 +305,13 @@ class Trainer:
         self.step += 1
         self.log(self.record)
         self.event("after_step")
+
+    def sync_gradients(self, last: bool):
+        "The context of a micro-step: gradients are reduced across processes on the `last` one only (DDP's no_sync; FSDP's switch)."
+        if self.cfg.fsdp:
+            self.raw.set_requires_gradient_sync(last)
+            return self.accelerator.autocast()               # Accelerate's prepare would have wrapped the forward in it
+        return contextlib.nullcontext() if last else self.accelerator.no_sync(self.model)
 
     def fit(self) -> Trainer:
         "Run the steps from `self.step` (0, or where a resumed run stopped) to `cfg.max_steps`."
@@ -337,8 +358,7 @@ class Evaluate(Callback):
     def __init__(self, fns=()): self.fns = list(fns)
 
     def before_fit(self, t):
-        from accelerate.utils import DistributedType
-        self.model = t.model if t.accelerator.distributed_type == DistributedType.FSDP else t.raw
+        self.model = t.raw                                   # uncompiled; under FSDP the sharded module, run by every process
         self.enc = data_encoder(t.cfg.data_dir)
         if t.step % t.cfg.eval_every == 0: self.evaluate(t)
     def after_step(self, t):
@@ -507,24 +527,23 @@ def _checkpoint_bytes(t) -> int:
 
 def save_checkpoint(t, tokenizer=None) -> Path:
     "Write the checkpoint of trainer `t` after `t.step` steps (every process takes part), atomically, never of non-finite weights; keep the newest `keep_last` and every run's final one; `tokenizer`: the data's tokenizer file, saved beside the weights."
-    from accelerate.utils import DistributedType
     acc, step = t.accelerator, t.step
     if not (math.isfinite(t.record.get("loss", 0.0)) and finite_weights(t)):
         raise ValueError(f"step {step}: the weights or the loss are not finite; no checkpoint written")
     final = checkpoint_dir(t.cfg.run_dir, step)
     ckdir, tmp = final.parent, final.parent/f".tmp_{final.name}"
-    fsdp = acc.distributed_type == DistributedType.FSDP
+    fsdp = t.cfg.fsdp
     need = _checkpoint_bytes(t)
     if t.main:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     acc.wait_for_everyone()
-    full = acc.get_state_dict(t.model) if fsdp else None              # FSDP: gathered on rank 0, all ranks call it
+    full = gathered_state_dict(t.raw) if fsdp else None               # FSDP: gathered on rank 0, all ranks call it
     try:                                                              # every file is flushed to disk (atomic_write)
         if t.main:
             raw = t.raw
             if fsdp:
-                raw = GPT(t.gpt_config)
+                raw = make_model(t.gpt_config)
                 raw.load_state_dict(full)
             raw.save(tmp, tokenizer=tokenizer)
             state = {"step": step, "scheduler": {"kind": "lr_at", "step": step}, "config": resolved_config(t), "world_size": t.world}
@@ -632,8 +651,7 @@ class Checkpoints(Callback):
     def after_optimizer(self, t):                       # the optimizer exists now: AdamW's moments (and fp16's loss scale)
         self.tokenizer = read_manifest(t.cfg.data_dir).get("tokenizer", {}).get("file")   # None: GPT-2's
         if not self.resume: return
-        from accelerate.utils import DistributedType
-        if t.accelerator.distributed_type == DistributedType.FSDP:
+        if t.cfg.fsdp:
             name = f"optimizer_{t.rank:03d}.pt"
             with self.reading(name): t.optimizer.load_state_dict(torch.load(self.ckpt/name, weights_only=True))
         else:
@@ -696,6 +714,19 @@ def train(cfg: TrainConfig, callbacks=(), resume: bool = False) -> dict:
     return {"step": t.step, "loss": losses[-1] if losses else None, "val_loss": final["val_loss"], "sample": final.get("sample"),
             "tokens_per_s": round(sum(speeds) / len(speeds), 1) if speeds else None,
             "checkpoint": str(latest_checkpoint(cfg.run_dir)), "run_dir": str(cfg.run_dir)}
+
+# %% ../nbs/07_train.ipynb #3b3d5f12
+def shard_model(model: torch.nn.Module) -> torch.nn.Module:
+    "Shard `model` in place over the default process group with FSDP2: each block, then the rest (embeddings, final norm, head)."
+    from torch.distributed.fsdp import fully_shard
+    for block in model.transformer.h: fully_shard(block)
+    return fully_shard(model)
+
+def gathered_state_dict(model: torch.nn.Module) -> dict:
+    "The full state dict of a sharded `model`, on the CPU of process 0 (empty elsewhere); every process must call it."
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+    return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+
 
 # %% ../nbs/07_train.ipynb #5df068d3
 def train_parser() -> CommandParser:
