@@ -6,7 +6,7 @@ Docs: https://gpt2nb.github.io/gpt2_nb/speed.html.md"""
 
 # %% ../nbs/11_speed.ipynb #c002
 from __future__ import annotations
-import argparse, contextlib, dataclasses, gc, json, math, os, resource, shutil, statistics, sys, tempfile, time, types
+import argparse, contextlib, dataclasses, gc, io, json, math, os, resource, shutil, statistics, sys, tempfile, time, types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,14 +15,14 @@ import torch.nn.functional as F
 
 from .core import CommandParser, atomic_write, autocast_context, checkpoint_dir, num_threads, peak_flops, pick_device, run_command
 from .attention import CausalSelfAttention
-from .model import GPT, GPTConfig, PRESETS, adamw, count_params, flops_per_token, to_hf_config
+from .model import GPT, GPTConfig, PRESETS, adamw, count_params, flops_per_token, make_model, model_switches, to_hf_config
 
 # %% auto #0
 __all__ = ['ATTN_IMPLS', 'DTYPES', 'LADDER', 'CPU_RUNGS', 'SUITE_SIZES', 'SUITE_RUNGS', 'device_peak_flops',
            'manual_attention_forward', 'set_attention', 'check_dtype', 'precision', 'forward_context',
            'estimate_step_memory', 'available_memory', 'BenchConfig', 'hf_gpt2', 'benchmark', 'format_result',
            'best_of', 'compare_hf', 'largest_batch', 'run_ladder', 'ladder_table', 'plot_ladder', 'generation_speed',
-           'training_check', 'gpu_suite', 'suite_markdown', 'bench_main']
+           'training_check', 'gpu_suite', 'suite_markdown', 'cpu_ratios', 'ratios_table', 'bench_main']
 
 # %% ../nbs/11_speed.ipynb #c006
 def device_peak_flops(device, peak_tflops: float | None = None) -> float | None:
@@ -164,9 +164,23 @@ def _peak_rss_bytes() -> int:
     return r if sys.platform == "darwin" else r * 1024                # bytes on macOS, KiB on Linux
 
 # %% ../nbs/11_speed.ipynb #c025
+def _model_and_optimizer(model: str, cfg: BenchConfig, gcfg: GPTConfig):
+    "The network and optimizer `benchmark` times: our GPT-2, chapter 12's modern recipe (its switches and Muon), or transformers'."
+    if model == "hf":
+        net = hf_gpt2(gcfg, cfg.attn)
+        return net, adamw(net, lr=cfg.lr, fused=cfg.fused_adamw)
+    if model == "modern":                               # chapter 12's classes, through 06's and 07's registries
+        from gpt2_nb.train import RECIPES, TrainConfig, make_optimizer
+        recipe = TrainConfig(**{**RECIPES["modern"], "max_lr": cfg.lr})
+        net = make_model(dataclasses.replace(gcfg, **model_switches(recipe)))
+        return net, make_optimizer(net, recipe)
+    net = set_attention(GPT(gcfg), cfg.attn)
+    return net, adamw(net, lr=cfg.lr, fused=cfg.fused_adamw)
+
 def benchmark(cfg: BenchConfig, model: str = "gpt2_nb", progress: bool = False) -> dict:
-    "Time `cfg.steps` training steps (after `cfg.warmup`) of `model` ('gpt2_nb' or 'hf'); ms/step, tokens/s, MFU, memory."
-    if model not in ("gpt2_nb", "hf"): raise ValueError(f"unknown model {model!r}; choose 'gpt2_nb' or 'hf'")
+    "Time `cfg.steps` training steps (after `cfg.warmup`) of `model` ('gpt2_nb', 'modern' or 'hf'); ms/step, tokens/s, MFU, memory."
+    if model not in ("gpt2_nb", "modern", "hf"): raise ValueError(f"unknown model {model!r}; choose 'gpt2_nb', 'modern' or 'hf'")
+    if model == "modern" and cfg.attn != "sdpa": raise ValueError("the modern recipe's attention is SDPA only (attn='sdpa')")
     dev = pick_device(cfg.device)
     dtype = check_dtype(cfg.dtype or ("bf16" if dev.type == "cuda" else "fp32"), dev)
     gcfg = cfg.model_config()
@@ -182,11 +196,12 @@ def benchmark(cfg: BenchConfig, model: str = "gpt2_nb", progress: bool = False) 
     threads = cfg.threads or torch.get_num_threads()
     try:
         with num_threads(cfg.threads), precision(dtype, dev):
-            net = (GPT(gcfg) if model == "gpt2_nb" else hf_gpt2(gcfg, cfg.attn)).to(dev).train()
-            if model == "gpt2_nb": set_attention(net, cfg.attn)
-            opt = adamw(net, lr=cfg.lr, fused=cfg.fused_adamw)
+            net, opt = _model_and_optimizer(model, cfg, gcfg)
+            net = net.to(dev).train()
+            fpt = flops_per_token(gcfg, T) if model == "hf" else net.flops_per_token(T)
+            n_params = count_params(gcfg) if model != "modern" else sum(p.numel() for p in net.parameters())
             run = torch.compile(net) if cfg.compile else net
-            loss_fn = _loss_ours if model == "gpt2_nb" else _loss_hf
+            loss_fn = _loss_hf if model == "hf" else _loss_ours
             g = torch.Generator().manual_seed(cfg.seed)
             data = torch.randint(0, 50257, (B, T + 1), generator=g)   # real token ids only, even with a padded vocab
             x, y = data[:, :-1].contiguous().to(dev), data[:, 1:].contiguous().to(dev)
@@ -214,8 +229,7 @@ def benchmark(cfg: BenchConfig, model: str = "gpt2_nb", progress: bool = False) 
         if dev.type == "cuda": torch.cuda.empty_cache()
     ms = statistics.median(times) * 1e3
     tok_s = B * T / (ms / 1e3)
-    fpt = flops_per_token(gcfg, T)
-    return dict(model=model, preset=cfg.preset, params=count_params(gcfg), batch_size=B, seq_len=T, dtype=dtype,
+    return dict(model=model, preset=cfg.preset, params=n_params, batch_size=B, seq_len=T, dtype=dtype,
                 compile=cfg.compile, attn=cfg.attn, vocab_size=gcfg.vocab_size, fused_adamw=cfg.fused_adamw,
                 device=str(dev), device_name=torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({threads} thread{'s' * (threads != 1)})",
                 steps=cfg.steps, warmup=cfg.warmup, warmup_s=warmup_s, ms_per_step=ms,
@@ -358,8 +372,14 @@ def generation_speed(preset: str = "tiny", device=None, batch_sizes=(1,), prompt
     dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
     torch.manual_seed(seed)
     ours = GPT(GPTConfig.from_preset(preset)).eval()
-    with tempfile.TemporaryDirectory() as d:                       # chapter 06's export: the same weights in transformers' layout
-        hf = GPT2LMHeadModel.from_pretrained(ours.save_hf(Path(d)/"hf", tokenizer=False)).eval()
+    from transformers.utils import logging as hf_logging
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()                              # no bars for a temporary folder written and read back
+    try:
+        with tempfile.TemporaryDirectory() as d:                   # chapter 06's export: the same weights in transformers' layout
+            hf = GPT2LMHeadModel.from_pretrained(ours.save_hf(Path(d)/"hf", tokenizer=False)).eval()
+    finally:
+        if bars: hf_logging.enable_progress_bar()
     ours, hf = ours.to(dev, dtype), hf.to(dev, dtype)
     g, rows = torch.Generator().manual_seed(seed), []
     with num_threads(threads), torch.no_grad():
@@ -392,14 +412,15 @@ def training_check(data_dir, run_dir, preset: str = "tiny", device=None, steps: 
                       max_lr=6e-4, warmup_steps=max(1, steps // 10), eval_every=half, eval_batches=eval_batches,
                       ckpt_every=half, keep_last=4, sample_tokens=32, sample_prompt="The function", progress=False,
                       cpu=dev.type != "cuda")
+    quiet = lambda: contextlib.redirect_stdout(io.StringIO())      # the evaluation lines: the records hold them
     t0 = time.perf_counter()
-    out = train(cfg)
+    with quiet(): out = train(cfg)
     wall = time.perf_counter() - t0
     again = run_dir.with_name(run_dir.name + "-resumed")            # the last checkpoint gone, as a kill in the last step leaves it
     shutil.rmtree(again, ignore_errors=True)
     shutil.copytree(run_dir, again)
     shutil.rmtree(checkpoint_dir(again, steps))
-    train(dataclasses.replace(cfg, run_dir=str(again)), resume=True)
+    with quiet(): train(dataclasses.replace(cfg, run_dir=str(again)), resume=True)
     a, b = (GPT.load(checkpoint_dir(d, steps)).state_dict() for d in (run_dir, again))
     steps_of = lambda d: [r for r in read_metrics(Path(d)/"metrics.jsonl") if "loss" in r]
     recs, resumed = steps_of(run_dir), steps_of(again)
@@ -429,9 +450,14 @@ def gpu_suite(out_dir="results/gpu", size: str = "full", device=None, data_dir=N
         common = benchmark(dataclasses.replace(best, compile=False, pad_vocab=False, fused_adamw=False), "hf")
         return dict(ours=same["ours"], hf=same["hf"], hf_common=common, ratio=same["ratio"],
                     ratio_vs_common=same["ours"]["tokens_per_s"] / common["tokens_per_s"])
+    def modern():                                  # chapter 12's recipe (switches and Muon) at the same settings as our best
+        gpt2 = res["vs_hf"]["ours"] if res.get("vs_hf") else benchmark(best)
+        new = benchmark(best, "modern")
+        return dict(gpt2=gpt2, modern=new, step_ratio=new["ms_per_step"] / gpt2["ms_per_step"])
     parts = {"ladder": lambda: run_ladder(base, [r for r in SUITE_RUNGS if dev.type == "cuda" or r not in ("tf32", "bf16")],
                                           progress=False),
              "vs_hf": vs_hf,
+             "modern": modern,
              "generation": lambda: generation_speed(s["preset"], dev, s["gen_batches"], s["gen_prompt"], s["gen_tokens"]),
              "training": lambda: training_check(data_dir, out/"runs"/"train", s["preset"], dev, s["train_steps"], s["train_micro"],
                                                 s["train_seq"], s["train_eval_batches"]) if data_dir else None}
@@ -463,6 +489,11 @@ def suite_markdown(res: dict) -> str:
             what = f"{r['dtype']}, {r['attn']}, vocab {r['vocab_size']:,}, {'fused' if r['fused_adamw'] else 'unfused'} AdamW{', compiled' if r['compile'] else ''}"
             out.append(f"| {r['model']} | {what} | {r['ms_per_step']:.1f} | {r['tokens_per_s']:,.0f} | {mfu} | {_fmt_bytes(r['peak_mem_bytes'])} |")
         out += ["", f"Same settings: {v['ratio']:.2f}×; against transformers as commonly run: {v['ratio_vs_common']:.2f}×.", ""]
+    if (m := res.get("modern")):
+        r = m["modern"]
+        mfu = f", MFU {r['mfu']:.1%}" if r["mfu"] is not None else ""
+        out += [f"**Chapter 12's modern recipe** (same settings, Muon): {r['ms_per_step']:.1f} ms/step, {r['tokens_per_s']:,.0f} tokens/s"
+                f"{mfu}, {m['step_ratio']:.2f}× GPT-2's time per step, peak memory {_fmt_bytes(r['peak_mem_bytes'])}.", ""]
     if res.get("generation"):
         out += ["**Greedy generation (KV cache) vs transformers' `generate()`**", "", "| batch | new tokens | gpt2_nb tokens/s | transformers tokens/s | ratio | same tokens |", "|---|---|---|---|---|---|"]
         out += [f"| {r['batch_size']} | {r['new_tokens']} | {r['ours_tokens_per_s']:,.0f} | {r['hf_tokens_per_s']:,.0f} | {r['ratio']:.2f}× | {r['same_tokens']} |"
@@ -477,6 +508,70 @@ def suite_markdown(res: dict) -> str:
     for name, err in res.get("errors", {}).items(): out.append(f"- **{name} failed:** {err}")
     out.append("Seconds per part: " + ", ".join(f"{k} {v:.0f}" for k, v in res["seconds"].items()))
     return "\n".join(out) + "\n"
+
+# %% ../nbs/11_speed.ipynb #cc531aea
+def _spin(n: int) -> int:                          # pure-Python work: what two processes can do at once on this machine
+    s = 0
+    for i in range(n): s += i * i % 7
+    return s
+
+def _best_times(fns, repeats: int) -> list[float]:
+    "The fastest of `repeats` timings of each of `fns`, run round-robin (interleaved, so that a busy moment hits all alike)."
+    best = [math.inf] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            t = time.perf_counter(); fn(); best[i] = min(best[i], time.perf_counter() - t)
+    return best
+
+def cpu_ratios(corpus, presets=("mini", "little"), threads=(1, 2), repeats: int = 2, gen_tokens: int = 96,
+               seq_len: int = 256) -> list[dict]:
+    "The CPU speed ratios side by side in one run: generation and the training step against transformers, `prepare` with 2 workers against 1, our BPE against tiktoken; one row each, with its target."
+    import multiprocessing as mp
+    import pyarrow.parquet as pq
+    from gpt2_nb.bpe import BPETokenizer, gpt2_encoding
+    from gpt2_nb.data import prepare
+    rows = []
+    def row(what, ours, theirs, unit, target):
+        rows.append(dict(what=what, ours=ours, theirs=theirs, unit=unit, ratio=ours / theirs, target=target))
+    for preset in presets:                        # generation at batch 1: ours vs transformers' generate()
+        for t in threads:
+            g = generation_speed(preset, "cpu", (1,), 16, gen_tokens, repeats, t)[0]
+            row(f"generate, {preset}, batch 1, {t} thread(s)", g["ours_tokens_per_s"], g["hf_tokens_per_s"], "tokens/s", 2.0)
+    for preset in presets:                        # one training step: transformers as commonly run, then ours, technique by technique
+        for t in threads:
+            base = BenchConfig(preset, 4, seq_len, steps=5, warmup=2, device="cpu", threads=t, fused_adamw=False)
+            steps = [("same settings", base), ("+ padded vocabulary", dataclasses.replace(base, pad_vocab=True)),
+                     ("+ fused AdamW", dataclasses.replace(base, pad_vocab=True, fused_adamw=True)),
+                     ("+ torch.compile", dataclasses.replace(base, pad_vocab=True, fused_adamw=True, compile=True))]
+            res = best_of([(base, "hf")] + [(c, "gpt2_nb") for _, c in steps], repeats)
+            for (label, _), r in zip(steps, res[1:]):
+                row(f"training step, {preset} 4×{seq_len}, {t} thread(s): {label}", r["tokens_per_s"], res[0]["tokens_per_s"],
+                    "tokens/s", 1.2 if label == "+ torch.compile" else None)
+    with tempfile.TemporaryDirectory() as d:      # data preparation: 2 worker processes against 1
+        def prep(w): return lambda: prepare(corpus, Path(d)/f"w{w}", workers=w, val_tokens=100_000, progress=False, overwrite=True)
+        t1, t2 = _best_times([prep(1), prep(2)], repeats)
+        tokens = prepare(corpus, Path(d)/"w2", val_tokens=100_000, progress=False)["totals"]["tokens"]   # already there: read back
+        row("prepare, 2 workers vs 1", tokens / t2, tokens / t1, "tokens/s", 1.7)
+        n = 3_000_000
+        with mp.get_context("fork").Pool(2) as pool:
+            s1, s2 = _best_times([lambda: pool.map(_spin, [n]), lambda: pool.map(_spin, [n, n])], repeats)
+        row("this machine: 2 processes of pure Python vs 1", 2 * n / s2, n / s1, "loops/s", None)
+    texts = pq.read_table(corpus, columns=["text"]).column("text").to_pylist() if str(corpus).endswith(".parquet") else None
+    text = "\n".join(texts) if texts else Path(corpus).read_text()
+    mb = len(text.encode("utf-8")) / 1e6
+    tt = gpt2_encoding()
+    fresh = iter([BPETokenizer.from_gpt2() for _ in range(repeats)])   # a fresh tokenizer each time: its cache starts empty
+    t_ours, t_tt = _best_times([lambda: next(fresh).encode_ordinary(text), lambda: tt.encode_ordinary(text)], repeats)
+    row("BPE encode (cold cache) vs tiktoken, 1 thread", mb / t_ours, mb / t_tt, "MB/s", 0.3)
+    return rows
+
+def ratios_table(rows: list[dict]) -> str:
+    "`cpu_ratios`' rows as a markdown table."
+    out = ["| measured | ours | theirs | unit | ratio | target |", "|---|---:|---:|---|---:|---:|"]
+    for r in rows:
+        target = f"≥ {r['target']}×" if r["target"] else ""
+        out.append(f"| {r['what']} | {r['ours']:,.1f} | {r['theirs']:,.1f} | {r['unit']} | {r['ratio']:.2f}× | {target} |")
+    return "\n".join(out)
 
 # %% ../nbs/11_speed.ipynb #c043
 def _parser() -> argparse.ArgumentParser:
