@@ -351,7 +351,7 @@ def plot_ladder(rows: list[dict], path, title: str | None = None) -> Path:
     finally: plt.close(fig)
 
 # %% ../nbs/11_speed.ipynb #8b545a03
-SUITE_SIZES = {   # `full`: one H100/H200 in under 8 minutes; `tiny`: the same code as a dry run on a CPU
+SUITE_SIZES = {   # `full`: sized for one H100/H200 within 8 minutes (not yet timed); `tiny`: the same code, a dry run on a CPU
     "full": dict(preset="gpt2", batch_size=16, seq_len=1024, steps=10, warmup=3, compare_compiled=True,
                  gen_prompt=16, gen_tokens=256, gen_batches=(1, 64), train_steps=300, train_micro=16, train_seq=1024,
                  train_eval_batches=8),
@@ -367,12 +367,12 @@ def generation_speed(preset: str = "tiny", device=None, batch_sizes=(1,), prompt
                      repeats: int = 2, threads: int | None = None, seed: int = 0) -> list[dict]:
     "Greedy tokens/s of chapter 08's KV-cache `generate` and of transformers' `generate()` on the same weights, per batch size (best of `repeats`, interleaved)."
     from transformers import GPT2LMHeadModel
+    from transformers.utils import logging as hf_logging
     from gpt2_nb.sample import generate
     dev = pick_device(device)
     dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
     torch.manual_seed(seed)
     ours = GPT(GPTConfig.from_preset(preset)).eval()
-    from transformers.utils import logging as hf_logging
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()                              # no bars for a temporary folder written and read back
     try:
@@ -539,9 +539,8 @@ def cpu_ratios(corpus, presets=("mini", "little"), threads=(1, 2), repeats: int 
                seq_len: int = 256) -> list[dict]:
     "The CPU speed ratios side by side in one run: generation and the training step against transformers, `prepare` with 2 workers against 1, our BPE against tiktoken; one row each, with its target."
     import multiprocessing as mp
-    import pyarrow.parquet as pq
     from gpt2_nb.bpe import BPETokenizer, gpt2_encoding
-    from gpt2_nb.data import prepare
+    from gpt2_nb.data import iter_documents, prepare, read_manifest
     rows = []
     def row(what, ours, theirs, unit, target):
         rows.append(dict(what=what, ours=ours, theirs=theirs, unit=unit, ratio=ours / theirs, target=target))
@@ -562,14 +561,13 @@ def cpu_ratios(corpus, presets=("mini", "little"), threads=(1, 2), repeats: int 
     with tempfile.TemporaryDirectory() as d:      # data preparation: 2 worker processes against 1
         def prep(w): return lambda: prepare(corpus, Path(d)/f"w{w}", workers=w, val_tokens=100_000, progress=False, overwrite=True)
         t1, t2 = _best_times([prep(1), prep(2)], repeats)
-        tokens = prepare(corpus, Path(d)/"w2", val_tokens=100_000, progress=False)["totals"]["tokens"]   # already there: read back
+        tokens = read_manifest(Path(d)/"w2")["totals"]["tokens"]
         row("prepare, 2 workers vs 1", tokens / t2, tokens / t1, "tokens/s", 1.7)
         n = 3_000_000
         with mp.get_context("fork").Pool(2) as pool:
             s1, s2 = _best_times([lambda: pool.map(_spin, [n]), lambda: pool.map(_spin, [n, n])], repeats)
         row("this machine: 2 processes of pure Python vs 1", 2 * n / s2, n / s1, "loops/s", None)
-    texts = pq.read_table(corpus, columns=["text"]).column("text").to_pylist() if str(corpus).endswith(".parquet") else None
-    text = "\n".join(texts) if texts else Path(corpus).read_text()
+    text = "\n".join(d["text"] for d in iter_documents(corpus))        # chapter 02's reader: any source prepare takes
     mb = len(text.encode("utf-8")) / 1e6
     tt = gpt2_encoding()
     fresh = iter([BPETokenizer.from_gpt2() for _ in range(repeats)])   # a fresh tokenizer each time: its cache starts empty
@@ -610,7 +608,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default=None, metavar="FILE", help="write the result as JSON here")
     g = p.add_argument_group("the GPU suite (every GPU figure in one call; the flags above do not apply to it)")
     g.add_argument("--gpu-suite", action="store_true", help="run the ladder, ours vs transformers, generation and a training run with resume")
-    g.add_argument("--size", default="full", choices=list(SUITE_SIZES), help="full (gpt2 on one H100/H200, under 8 min) or tiny (a dry run)")
+    g.add_argument("--size", default="full", choices=list(SUITE_SIZES), help="full (gpt2, sized for one H100/H200 within 8 min) or tiny (a dry run)")
     g.add_argument("--out", default="results/gpu", metavar="DIR", help="where the JSON files and suite.md go (default results/gpu)")
     g.add_argument("--data", default=None, metavar="DIR", help="a prepared data folder for the training part (gpt2nb-prepare)")
     g.add_argument("--budget", type=float, default=480, metavar="SECONDS", help="start no part after this many seconds (default 420)")
